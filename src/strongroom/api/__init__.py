@@ -1,0 +1,1 @@
+"""HTTP transport: IBM's paths and shapes over the domain services. No business logic here."""

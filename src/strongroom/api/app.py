@@ -1,0 +1,27 @@
+"""The FastAPI application factory. No import-time globals: everything comes in the Container."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from strongroom import __version__
+from strongroom.api import errors
+from strongroom.api.container import Container
+from strongroom.api.middleware import RequestContext
+from strongroom.api.routers import apikeys, health, serviceids, tokens
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="strongroom",
+        version=__version__,
+        description="IAM and key management speaking IBM Cloud's APIs",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    errors.install(app)
+    for module in (health, tokens, apikeys, serviceids):
+        app.include_router(module.router)
+    app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
+    return app

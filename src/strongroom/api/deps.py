@@ -1,0 +1,42 @@
+"""Request dependencies: the container, the verified caller, and the route's Guard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from strongroom.api.container import Container
+from strongroom.authz import Guard
+from strongroom.errors import Unauthenticated
+from strongroom.tokens.claims import Principal
+
+
+def container(request: Request) -> Container:
+    found: Container = request.app.state.container
+    return found
+
+
+def principal(request: Request, c: Annotated[Container, Depends(container)]) -> Principal:
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthenticated("the Authorization header is missing; send `Bearer <access token>`")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be `Bearer <access token>`")
+    return c.tokens.verify(token.strip())
+
+
+def guard(
+    request: Request,
+    caller: Annotated[Principal, Depends(principal)],
+    c: Annotated[Container, Depends(container)],
+) -> Guard:
+    action = getattr(request.state, "iam_action", None)
+    if action is None:
+        raise RuntimeError(f"route {request.url.path} asks for a guard but declares no IAM action")
+    return Guard(caller, action, c.authorizer)
+
+
+Services = Annotated[Container, Depends(container)]
+CurrentGuard = Annotated[Guard, Depends(guard)]

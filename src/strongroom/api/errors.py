@@ -1,0 +1,139 @@
+"""The one place where errors become HTTP: status codes and IBM's error envelopes (spec §2.7).
+
+- Token endpoint: `{"context": {...}, "errorCode": "BXNIM…", "errorMessage": "…"}`.
+- IAM Identity (`/v1/apikeys`, `/v1/serviceids`): `{context, status_code (string), errors:
+  [{code, message_code, message, details}], trace}`.
+- Everything else: `{"trace", "errors": [{"code", "message", "more_info"}], "status_code"}`.
+
+`ApiException.message` in the SDK reads `errors[0].message` (spec §1 fact 10), so every message
+is a full sentence that names what was wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from strongroom.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    StrongroomError,
+    TokenGrantError,
+    Unauthenticated,
+)
+
+log = logging.getLogger("strongroom.api")
+
+# Most specific first: Locked is a Conflict, TokenGrantError is checked before everything.
+STATUS: list[tuple[type[StrongroomError], int]] = [
+    (TokenGrantError, 400),
+    (Invalid, 400),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PreconditionFailed, 412),
+    (PreconditionRequired, 428),
+]
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "invalid_token",
+    403: "insufficient_permissions",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "request_too_large",
+    415: "unsupported_content_type",
+    500: "internal_error",
+}
+
+_IDENTITY_PREFIXES = ("/v1/apikeys", "/v1/serviceids")
+_TOKEN_PREFIXES = ("/identity/", "/oidc/")
+
+
+def status_of(error: StrongroomError) -> int:
+    for kind, status in STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def trace_of(request: Request) -> str:
+    return str(getattr(request.state, "trace", ""))
+
+
+def envelope(request: Request, status: int, code: str, message: str) -> dict[str, Any]:
+    path = request.url.path
+    trace = trace_of(request)
+    if path.startswith(_TOKEN_PREFIXES):
+        return {
+            "context": {"requestId": trace, "requestType": "incoming.Identity_Token", "url": str(request.url)},
+            "errorCode": code,
+            "errorMessage": message,
+        }
+    if path.startswith(_IDENTITY_PREFIXES):
+        return {
+            "context": {"transaction_id": trace, "operation": f"{request.method} {path}"},
+            "status_code": str(status),
+            "errors": [{"code": code, "message_code": code, "message": message}],
+            "trace": trace,
+        }
+    return {
+        "trace": trace,
+        "errors": [{"code": code, "message": message, "more_info": "docs/user-guide.md#errors"}],
+        "status_code": status,
+    }
+
+
+def respond(request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(envelope(request, status, code, message), status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body",)) or "the request"
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return "the request body is not valid JSON"
+    if kind == "missing":
+        return f"`{where}` is required"
+    return f"`{where}`: {first.get('msg', 'is not valid').lower()}"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(StrongroomError)
+    async def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
+        status = status_of(exc)
+        headers = {"ibm-cloud-service-name": "iam-identity"} if isinstance(exc, TokenGrantError) else None
+        if status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="strongroom"'}
+        return respond(request, status, exc.code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return respond(request, 400, "invalid_body", _validation_message(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        status = exc.status_code
+        message = str(exc.detail) if exc.detail else "request refused"
+        if status == 404:
+            message = f"no route `{request.method} {request.url.path}`"
+        elif status == 405:
+            message = f"method `{request.method}` is not allowed on `{request.url.path}`"
+        return respond(request, status, HTTP_CODES.get(status, "error"), message, dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error; trace %s", trace_of(request))
+        return respond(request, 500, "internal_error", f"internal error; quote trace `{trace_of(request)}`")

@@ -1,0 +1,104 @@
+"""The IAM token service endpoints (spec §3): token grants, JWKS and OIDC discovery."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from strongroom.api.actions import public_route
+from strongroom.api.deps import Services
+from strongroom.errors import TokenGrantError
+from strongroom.tokens.claims import APIKEY_GRANT, REFRESH_GRANT
+from strongroom.tokens.service import BAD_CLIENT, BAD_REQUEST
+
+router = APIRouter()
+FORM = "application/x-www-form-urlencoded"
+
+
+def _form(body: bytes) -> dict[str, str]:
+    try:
+        pairs = parse_qs(body.decode(), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError as exc:
+        raise TokenGrantError(BAD_REQUEST, "The request body is not valid form data.") from exc
+    return {k: v[0] for k, v in pairs.items()}
+
+
+def _client(request: Request, services: Services) -> str | None:
+    """HTTP Basic client credentials, when sent (the IBM CLI sends `bx:bx`, spec §3.1)."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise TokenGrantError(BAD_CLIENT, "The token endpoint accepts only Basic client credentials.")
+    try:
+        client_id, _, secret = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise TokenGrantError(BAD_CLIENT, "The client credentials are not valid Basic credentials.") from exc
+    return services.tokens.client(client_id, secret)
+
+
+async def _token(request: Request, services: Services) -> JSONResponse:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+        raise TokenGrantError(BAD_REQUEST, f"The token request must be sent as {FORM}.")
+    form = _form(await request.body())
+    client_id = _client(request, services)
+    grant = form.get("grant_type")
+    if grant == APIKEY_GRANT:
+        apikey = form.get("apikey")
+        if not apikey:
+            raise TokenGrantError(BAD_REQUEST, "Provided API key is missing: send the form field `apikey`.")
+        result = await run_in_threadpool(
+            services.tokens.exchange_apikey, apikey, client_id=client_id, scope=form.get("scope")
+        )
+    elif grant == REFRESH_GRANT:
+        refresh = form.get("refresh_token")
+        if not refresh:
+            raise TokenGrantError(BAD_REQUEST, "The form field `refresh_token` is missing.")
+        result = await run_in_threadpool(services.tokens.refresh, refresh, client_id=client_id)
+    else:
+        raise TokenGrantError(BAD_REQUEST, f"Unsupported grant_type `{grant}`.")
+    return JSONResponse(result.body(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@router.post("/identity/token", **public_route())
+async def identity_token(request: Request, services: Services) -> JSONResponse:
+    return await _token(request, services)
+
+
+@router.post("/oidc/token", **public_route())
+async def oidc_token(request: Request, services: Services) -> JSONResponse:
+    return await _token(request, services)
+
+
+@router.get("/identity/keys", **public_route())
+def identity_keys(services: Services) -> dict[str, Any]:
+    return services.tokens.jwks()
+
+
+@router.get("/oidc/jwks", **public_route())
+def oidc_jwks(services: Services) -> dict[str, Any]:
+    return services.tokens.jwks()
+
+
+@router.get("/identity/.well-known/openid-configuration", **public_route())
+def discovery(services: Services) -> dict[str, Any]:
+    issuer = services.tokens.settings.issuer
+    return {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/token",
+        "jwks_uri": f"{issuer}/keys",
+        "grant_types_supported": [APIKEY_GRANT, REFRESH_GRANT],
+        "response_types_supported": ["cloud_iam"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+        "scopes_supported": ["ibm", "openid"],
+        "claims_supported": ["iam_id", "id", "realmid", "sub", "sub_type", "account", "iat", "exp", "iss", "scope", "client_id"],
+    }

@@ -1,0 +1,1 @@
+"""Request bodies (pydantic) and response presenters, one module per IBM API family."""

@@ -1,0 +1,81 @@
+"""The only module that picks concrete classes and wires them: Settings -> root key -> database
+(migrated) -> unit of work -> services -> authorizer -> app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from strongroom import rootkey
+from strongroom.api.app import create_app
+from strongroom.api.container import Container
+from strongroom.authz import AccountScopeAuthorizer
+from strongroom.clock import Clock, SystemClock
+from strongroom.config import Settings
+from strongroom.errors import ConfigurationError
+from strongroom.identity.service import IdentityService, NewAccount
+from strongroom.store.sql import migrate
+from strongroom.store.sql.engine import Database, create_database
+from strongroom.store.sql.uow import SqlUnitOfWorkFactory
+from strongroom.tokens.service import TokenService, TokenSettings
+
+# The IBM CLI's public client (spec §3.1): HTTP Basic `bx:bx` asks for a real refresh token.
+PUBLIC_CLIENTS = {"bx": "bx"}
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    container: Container
+    app: FastAPI
+    first_start: NewAccount | None  # set when this start created the first account
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Runtime:
+    clock = clock or SystemClock()
+    configured = settings.root_key.get_secret_value() if settings.root_key else None
+    try:
+        root = rootkey.load_or_create(settings.resolved_root_key_file(), configured)
+    except rootkey.RootKeyError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    database = create_database(settings.resolved_database_url(), synchronous=settings.sqlite_synchronous)
+    try:
+        migrate.upgrade(database)
+        uow = SqlUnitOfWorkFactory(database)
+        with uow(write=True) as unit:
+            if not unit.meta.put_new("root_key_check", root.check_value()):
+                if unit.meta.get("root_key_check") != root.check_value():
+                    raise ConfigurationError(
+                        "the root key does not belong to this database; "
+                        "start with the root key it was created with"
+                    )
+        identity = IdentityService(uow, clock, root.pepper("apikey"), root.sealer("apikey"))
+        token_settings = TokenSettings(
+            issuer=f"{settings.resolved_public_url()}/identity",
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+            rotation_after=timedelta(days=settings.signing_key_rotation_days),
+            leeway=settings.clock_skew_seconds,
+            clients=dict(PUBLIC_CLIENTS),
+        )
+        tokens = TokenService(
+            uow, clock, identity, root.sealer("signing-key"), root.pepper("refresh-token"), token_settings
+        )
+        tokens.start()
+        first = None
+        if identity.account_count() == 0:
+            value = settings.bootstrap_apikey.get_secret_value() if settings.bootstrap_apikey else None
+            first = identity.create_account(settings.account_name, settings.owner_email, value, first=True)
+        container = Container(
+            settings=settings, identity=identity, tokens=tokens, authorizer=AccountScopeAuthorizer()
+        )
+        return Runtime(settings, database, container, create_app(container), first)
+    except BaseException:
+        database.dispose()
+        raise

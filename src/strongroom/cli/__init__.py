@@ -1,0 +1,1 @@
+"""The `strongroom` command: thin, and (but for `serve` and `admin`) a plain HTTP client."""

@@ -1,0 +1,15 @@
+"""The `strongroom` command, named after `ibmcloud`: `serve`, `login`, `iam …`."""
+
+from __future__ import annotations
+
+import typer
+
+from strongroom.cli.serve import serve
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="strongroom: IAM and key management.")
+app.command()(serve)
+
+
+@app.callback()
+def main() -> None:
+    """strongroom: IAM and key management that speaks IBM Cloud's own APIs."""

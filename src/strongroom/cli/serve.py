@@ -1,0 +1,96 @@
+"""`strongroom serve`: build the runtime and run it under uvicorn.
+
+On the first start of an empty database it prints the owner's API key, once, and the lines that
+point the official IBM SDK at this server (spec §2.2, §13.3).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+
+from strongroom import bootstrap
+from strongroom.config import Settings
+from strongroom.errors import ConfigurationError
+from strongroom.identity.service import NewAccount
+
+console = Console()
+
+
+def settings_from(
+    host: str | None, port: int | None, data_dir: Path | None, database_url: str | None
+) -> Settings:
+    overrides = {
+        k: v
+        for k, v in {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url}.items()
+        if v is not None
+    }
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        console.print(f"[red]strongroom: {problems}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def sdk_lines(url: str, first: NewAccount) -> list[str]:
+    key = first.owner_key.value
+    lines = [f"STRONGROOM_ENDPOINT={url}", f"STRONGROOM_APIKEY={key}"]
+    for prefix in ("IAM_IDENTITY", "IAM_ACCESS_GROUPS", "IAM_POLICY_MANAGEMENT", "RESOURCE_MANAGER"):
+        lines += [
+            f"{prefix}_URL={url}",
+            f"{prefix}_AUTH_TYPE=iam",
+            f"{prefix}_AUTH_URL={url}",
+            f"{prefix}_APIKEY={key}",
+        ]
+    lines += [f"IAM_IDENTITY_ACCOUNT_ID={first.account.id}", f"IAM_IDENTITY_IAM_ID={first.owner.iam_id}"]
+    return lines
+
+
+def announce(url: str, first: NewAccount) -> None:
+    console.print(f"[bold]strongroom[/bold]: created account [cyan]{first.account.id}[/cyan]")
+    console.print(f"owner [cyan]{first.owner.iam_id}[/cyan] <{first.owner.email}>")
+    console.print("[bold yellow]The owner's API key is shown this once; keep it now:[/bold yellow]")
+    console.print(f"  {first.owner_key.value}", highlight=False, soft_wrap=True)
+    console.print("\nPoint the IBM SDK (or `strongroom login`) at this server with:")
+    for line in sdk_lines(url, first):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    console.print()
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on [default: 8080]")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="where the SQLite database and root key live [default: ./.strongroom]")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL, e.g. postgresql://user@host/db (instead of SQLite)")
+    ] = None,
+) -> None:
+    """Run the server."""
+    settings = settings_from(host, port, data_dir, database_url)
+    try:
+        runtime = bootstrap.build(settings)
+    except ConfigurationError as exc:
+        console.print(f"[red]strongroom: {exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    url = f"http://{settings.host}:{settings.port}"
+    if runtime.first_start is not None:
+        announce(url, runtime.first_start)
+    console.print(f"strongroom listening on {url} (database: {runtime.database.dialect})", highlight=False)
+    try:
+        uvicorn.run(
+            runtime.app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+    finally:
+        runtime.close()

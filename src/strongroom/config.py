@@ -1,0 +1,63 @@
+"""One settings object, read once by `bootstrap` (environment variables `STRONGROOM_*`).
+
+No other module reads the environment; everything else receives a `Settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_CALLER_APIKEY_LENGTH = 32  # spec §4.1: caller-chosen API key values are at least 32 characters
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STRONGROOM_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path(".strongroom")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: a SQLite file in the data dir"
+    )
+    root_key: SecretStr | None = Field(
+        default=None, description="base64 of 32 bytes; default: the file root.key in the data dir"
+    )
+    root_key_file: Path | None = None
+
+    # First start of an empty database: the account and its owner.
+    bootstrap_apikey: SecretStr | None = None
+    account_name: str = "strongroom"
+    owner_email: str = "owner@example.com"
+
+    # Tokens (spec §3.3; reliability.md §4): access tokens live 900-3600 s, refresh tokens <= 72 h.
+    public_url: str | None = Field(default=None, description="base URL clients use; sets `iss`")
+    access_token_ttl: int = Field(default=3600, ge=900, le=3600)
+    refresh_token_ttl: int = Field(default=259_200, ge=900, le=259_200)
+    signing_key_rotation_days: int = Field(default=90, ge=1)
+    clock_skew_seconds: int = Field(default=30, ge=0, le=30)
+
+    max_body_bytes: int = 1024 * 1024
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    log_level: str = "info"
+
+    @field_validator("bootstrap_apikey")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_CALLER_APIKEY_LENGTH:
+            raise ValueError(
+                f"STRONGROOM_BOOTSTRAP_APIKEY must be at least {MIN_CALLER_APIKEY_LENGTH} characters"
+            )
+        return value
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'strongroom.db').resolve()}"
+
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def resolved_root_key_file(self) -> Path:
+        return self.root_key_file or self.data_dir / "root.key"

@@ -1,0 +1,143 @@
+"""The storage port: one repository per aggregate, and a unit of work that owns the transaction.
+
+A unit of work commits on normal exit and rolls back on an exception, so a rejected request
+writes nothing. Updates are conditional on the entity tag the caller read (optimistic
+concurrency): `update` returns False when another writer got there first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+from strongroom.identity.filters import Expr
+from strongroom.identity.models import Account, ApiKey, Membership, ServiceId, User
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    account_id: str
+    iam_id: str | None = None  # API keys: whose keys
+    owner_kind: str | None = None  # API keys: "user" | "serviceid"
+    name: str | None = None  # exact name
+    filter: Expr | None = None
+    sort: str = "created_at"
+    descending: bool = False
+    offset: int = 0
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    created_at: datetime
+    sealed_private_key: bytes
+    public_jwk: dict[str, str]
+    retired_at: datetime | None = None  # no longer signs
+    publish_until: datetime | None = None  # dropped from the JWKS after this
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    id: str
+    digest: str
+    family_id: str
+    iam_id: str
+    account_id: str
+    apikey_id: str
+    client_id: str
+    scope: str
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AccountRepo(Protocol):
+    def add(self, account: Account) -> None: ...
+    def get(self, account_id: str) -> Account | None: ...
+    def count(self) -> int: ...
+
+
+class UserRepo(Protocol):
+    def add(self, user: User) -> None: ...
+    def get(self, iam_id: str) -> User | None: ...
+    def add_membership(self, membership: Membership) -> None: ...
+    def membership(self, account_id: str, iam_id: str) -> Membership | None: ...
+
+
+class ServiceIdRepo(Protocol):
+    def add(self, service_id: ServiceId) -> None: ...
+    def get(self, service_id: str) -> ServiceId | None: ...
+    def get_by_iam_id(self, iam_id: str) -> ServiceId | None: ...
+    def list(self, query: ListQuery) -> Page[ServiceId]: ...
+    def update(self, service_id: ServiceId, expected_tag: str) -> bool: ...
+    def delete(self, service_id: str) -> bool: ...
+    def count(self, account_id: str) -> int: ...
+
+
+class ApiKeyRepo(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+    def get(self, key_id: str) -> ApiKey | None: ...
+    def get_by_digest(self, digest: str) -> ApiKey | None: ...
+    def list(self, query: ListQuery) -> Page[ApiKey]: ...
+    def update(self, key: ApiKey, expected_tag: str) -> bool: ...
+    def delete(self, key_id: str) -> bool: ...
+    def delete_owned_by(self, iam_id: str) -> int: ...
+    def count_owned_by(self, iam_id: str) -> int: ...
+
+
+class SigningKeyRepo(Protocol):
+    def add(self, key: SigningKey) -> None: ...
+    def all(self) -> list[SigningKey]: ...
+    def retire(self, kid: str, retired_at: datetime, publish_until: datetime) -> None: ...
+    def delete_unpublished(self, now: datetime) -> int: ...
+
+
+class RefreshTokenRepo(Protocol):
+    def add(self, token: RefreshToken) -> None: ...
+    def get_by_digest(self, digest: str) -> RefreshToken | None: ...
+    def mark_used(self, token_id: str, when: datetime) -> bool: ...
+    def revoke_family(self, family_id: str, when: datetime) -> int: ...
+
+
+class MetaRepo(Protocol):
+    """Small server-wide facts (e.g. the root-key check value), set once."""
+
+    def get(self, key: str) -> str | None: ...
+    def put_new(self, key: str, value: str) -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    accounts: AccountRepo
+    users: UserRepo
+    service_ids: ServiceIdRepo
+    api_keys: ApiKeyRepo
+    signing_keys: SigningKeyRepo
+    refresh_tokens: RefreshTokenRepo
+    meta: MetaRepo
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = False) -> UnitOfWork:
+        """A fresh unit of work; `write=True` takes the write lock up front (SQLite: BEGIN IMMEDIATE)."""
+        ...

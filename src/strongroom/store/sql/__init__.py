@@ -1,0 +1,1 @@
+"""The one SQL adapter: SQLAlchemy Core over SQLite and PostgreSQL (psycopg 3)."""

@@ -1,0 +1,147 @@
+"""One schema for SQLite and PostgreSQL. NOTE: change it only through an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, on both dialects (SQLite has no time zones)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("owner_iam_id", sa.String(128), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("iam_id", sa.String(128), primary_key=True),
+    sa.Column("realm", sa.String(32), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("given_name", sa.String(255), nullable=False),
+    sa.Column("family_name", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("iam_id", sa.String(128), sa.ForeignKey("users.iam_id"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+
+def _versioned() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("modified_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(128), nullable=False),
+        sa.Column("entity_tag", sa.String(64), nullable=False),
+        sa.Column("history", sa.JSON(), nullable=False),
+    ]
+
+
+service_ids = sa.Table(
+    "service_ids",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("iam_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("unique_instance_crns", sa.JSON(), nullable=False),
+    sa.Column("locked", sa.Boolean(), nullable=False),
+    *_versioned(),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("iam_id", sa.String(128), nullable=False, index=True),
+    sa.Column("owner_kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    # HMAC-SHA-256 of the value under the server pepper; the value itself is never stored.
+    sa.Column("value_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("sealed_value", sa.LargeBinary(), nullable=True),
+    sa.Column("locked", sa.Boolean(), nullable=False),
+    sa.Column("disabled", sa.Boolean(), nullable=False),
+    sa.Column("leaked", sa.Boolean(), nullable=False),
+    sa.Column("support_sessions", sa.Boolean(), nullable=False),
+    sa.Column("action_when_leaked", sa.String(16), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    *_versioned(),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("sealed_private_key", sa.LargeBinary(), nullable=False),
+    sa.Column("public_jwk", sa.JSON(), nullable=False),
+    sa.Column("retired_at", UTCDateTime(), nullable=True),
+    sa.Column("publish_until", UTCDateTime(), nullable=True),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("family_id", sa.String(64), nullable=False, index=True),
+    sa.Column("iam_id", sa.String(128), nullable=False),
+    sa.Column("account_id", sa.String(32), nullable=False),
+    sa.Column("apikey_id", sa.String(64), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("scope", sa.String(255), nullable=False),
+    sa.Column("issued_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("used_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+server_meta = sa.Table(
+    "server_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+)

@@ -1,0 +1,61 @@
+"""The unit of work: one transaction, the repositories bound to it, commit or roll back on exit."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from types import TracebackType
+from typing import Self
+
+from strongroom.store.sql import repos
+from strongroom.store.sql.engine import Database
+
+
+class SqlUnitOfWork:
+    def __init__(self, database: Database, *, write: bool) -> None:
+        self._database = database
+        self._write = write
+        self._stack = ExitStack()
+
+    def __enter__(self) -> Self:
+        db = self._database
+        lock = db.write_lock if (self._write or db.serialize_all) else None
+        if lock is not None:
+            self._stack.enter_context(lock)
+        try:
+            conn = self._stack.enter_context(db.engine.connect())
+            if self._write:
+                conn = conn.execution_options(strongroom_write=True)
+            self._tx = conn.begin()
+        except BaseException:
+            self._stack.close()
+            raise
+        self.accounts = repos.SqlAccounts(conn)
+        self.users = repos.SqlUsers(conn)
+        self.service_ids = repos.SqlServiceIds(conn)
+        self.api_keys = repos.SqlApiKeys(conn)
+        self.signing_keys = repos.SqlSigningKeys(conn)
+        self.refresh_tokens = repos.SqlRefreshTokens(conn)
+        self.meta = repos.SqlMeta(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
+        finally:
+            self._stack.close()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.database, write=write)
