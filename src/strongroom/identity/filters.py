@@ -102,8 +102,10 @@ class _Parser:
         kind, text = self.take()
         if kind == "(":
             inner = self.expression()
-            if self.take()[0] != ")":
+            closing = self.peek()
+            if closing is None or closing[0] != ")":
                 raise FilterError("a `(` in the filter is not closed")
+            self.pos += 1
             return inner
         if kind != "word":
             raise FilterError(f"expected an attribute name, found `{text}`")

@@ -1,0 +1,145 @@
+"""Every route names its IAM action in one visible place, the action exists in a catalog, and the
+route is really authorized by it: under an authorizer that denies everything, every guarded route
+refuses, and the authorizer was asked about exactly the declared action."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from strongroom import bootstrap
+from strongroom.api.actions import ACTION_KEY, PUBLIC_KEY
+from strongroom.api.app import create_app
+from strongroom.authz import Resource
+from strongroom.config import Settings
+from strongroom.testing import InProcessClient
+from strongroom.tokens.claims import Principal
+
+KEY = "k" * 40
+
+
+def catalog_actions() -> set[str]:
+    actions: set[str] = set()
+    for entry in resources.files("strongroom.catalogs").iterdir():
+        if entry.name.endswith(".yaml"):
+            data = yaml.safe_load(entry.read_text())
+            actions |= {a["id"] for a in data["actions"]}
+    return actions
+
+
+@dataclass
+class DenyAndRecord:
+    asked: list[str] = field(default_factory=list)
+
+    def is_permitted(self, principal: Principal, action: str, resource: Resource) -> bool:
+        self.asked.append(action)
+        return False
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    runtime = bootstrap.build(
+        Settings(data_dir=tmp_path_factory.mktemp("routes"), database_url="sqlite://", bootstrap_apikey=KEY)
+    )
+    client = InProcessClient(runtime.app)
+    token = client.post(
+        "/identity/token", data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": KEY}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    account = runtime.first_start.account.id  # type: ignore[union-attr]
+    sid = client.post("/v1/serviceids/", json={"account_id": account, "name": "s"}, headers=headers).json()
+    key = client.post("/v1/apikeys", json={"name": "k", "iam_id": sid["iam_id"]}, headers=headers).json()
+    yield {"runtime": runtime, "headers": headers, "account": account, "sid": sid, "key": key}
+    runtime.close()
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    extra: dict[str, Any]
+
+
+def operations(app: Any) -> list[Operation]:
+    """Every operation the app serves, from its OpenAPI document (where `x-iam-action` lands)."""
+    return [
+        Operation(method.upper(), path, spec)
+        for path, item in app.openapi()["paths"].items()
+        for method, spec in item.items()
+    ]
+
+
+def test_every_route_declares_an_action_or_is_public(world: dict[str, Any]) -> None:
+    known = catalog_actions()
+    ops = operations(world["runtime"].app)
+    assert len(ops) >= 22
+    for op in ops:
+        assert ACTION_KEY in op.extra or op.extra.get(PUBLIC_KEY), f"{op.method} {op.path} declares no IAM action"
+        if ACTION_KEY in op.extra:
+            assert op.extra[ACTION_KEY] in known, f"{op.path}: `{op.extra[ACTION_KEY]}` is in no catalog"
+
+
+def test_public_routes_are_only_the_token_service_and_health(world: dict[str, Any]) -> None:
+    public = {op.path for op in operations(world["runtime"].app) if op.extra.get(PUBLIC_KEY)}
+    assert public == {
+        "/healthz",
+        "/identity/token",
+        "/oidc/token",
+        "/identity/keys",
+        "/oidc/jwks",
+        "/identity/.well-known/openid-configuration",
+    }
+
+
+def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
+    """A plausible request for each guarded route, aimed at objects in the caller's own account."""
+    path = op.path.replace("{id}", world["sid"]["id"] if "serviceids" in op.path else world["key"]["id"])
+    body: dict[str, Any] | None = None
+    headers = dict(world["headers"], **{"If-Match": "*", "IAM-ApiKey": world["key"]["apikey"]})
+    if op.path == "/v1/serviceids/" and op.method == "POST":
+        body = {"account_id": world["account"], "name": "new"}
+    elif op.path == "/v1/apikeys" and op.method == "POST":
+        body = {"name": "new", "iam_id": world["sid"]["iam_id"]}
+    elif op.method == "PUT":
+        body = {"name": "renamed"}
+    return {"method": op.method, "url": path, "json": body, "headers": headers}
+
+
+def test_every_guarded_route_is_authorized_by_its_declared_action(world: dict[str, Any]) -> None:
+    runtime = world["runtime"]
+    recorder = DenyAndRecord()
+    app = create_app(replace(runtime.container, authorizer=recorder))
+    client = InProcessClient(app)
+    guarded = [op for op in operations(app) if not op.extra.get(PUBLIC_KEY)]
+    assert len(guarded) >= 16
+    for op in guarded:
+        recorder.asked.clear()
+        call = sample_call(op, world)
+        response = client.request(**call)
+        assert response.status_code in (403, 404), f"{op.method} {op.path}: {response.status_code}"
+        assert recorder.asked == [op.extra[ACTION_KEY]], f"{op.method} {op.path}: {recorder.asked}"
+    # The objects survived every refused call.
+    ok = InProcessClient(runtime.app).get(f"/v1/serviceids/{world['sid']['id']}", headers=world["headers"])
+    assert ok.status_code == 200 and ok.json()["name"] == "s"
+
+
+def test_catalog_files_are_consistent() -> None:
+    for entry in resources.files("strongroom.catalogs").iterdir():
+        if not entry.name.endswith(".yaml"):
+            continue
+        data = yaml.safe_load(entry.read_text())
+        ids = [a["id"] for a in data["actions"]]
+        assert len(ids) == len(set(ids)), f"{entry.name}: duplicate action ids"
+        for action in ids:
+            service, *rest = action.split(".")
+            assert service == data["service"] and len(rest) == 2, f"{action} is not <service>.<noun>.<verb>"
+        for role in data["roles"]:
+            unknown = set(role["actions"]) - set(ids)
+            assert not unknown, f"{entry.name}: role {role['id']} grants unknown actions {unknown}"
+    assert Path(str(resources.files("strongroom.catalogs"))).is_dir()
