@@ -16,7 +16,9 @@ from strongroom.testing.postgres import scratch_database
 from strongroom.testing.server import LiveServer
 
 PG_URL = os.environ.get("STRONGROOM_TEST_PG_URL")
-PG_SKIP = "PostgreSQL tests need STRONGROOM_TEST_PG_URL, e.g. postgresql://postgres@127.0.0.1:5432/test"
+PG_SKIP = (
+    "PostgreSQL tests need STRONGROOM_TEST_PG_URL, e.g. postgresql://postgres@127.0.0.1:5432/test"
+)
 SERVER_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -45,7 +47,9 @@ def start_server(backend: str, tmp_dir: str, stack: ExitStack, **kwargs: object)
 
 
 @pytest.fixture(scope="session", params=SERVER_BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """A live server per backend for the whole session; tests make their own objects in it."""
     with ExitStack() as stack:
         yield start_server(request.param, str(tmp_path_factory.mktemp(request.param)), stack)

@@ -20,7 +20,7 @@ from strongroom.tokens.claims import Principal
 
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """What an action is done to, as the policy engine will match it (service, type, id, account)."""
+    """What an action is done to, as the policy engine matches it (service, type, id, account)."""
 
     account_id: str
     service_name: str

@@ -44,17 +44,21 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
         root = rootkey.load_or_create(settings.resolved_root_key_file(), configured)
     except rootkey.RootKeyError as exc:
         raise ConfigurationError(str(exc)) from exc
-    database = create_database(settings.resolved_database_url(), synchronous=settings.sqlite_synchronous)
+    database = create_database(
+        settings.resolved_database_url(), synchronous=settings.sqlite_synchronous
+    )
     try:
         migrate.upgrade(database)
         uow = SqlUnitOfWorkFactory(database)
         with uow(write=True) as unit:
-            if not unit.meta.put_new("root_key_check", root.check_value()):
-                if unit.meta.get("root_key_check") != root.check_value():
-                    raise ConfigurationError(
-                        "the root key does not belong to this database; "
-                        "start with the root key it was created with"
-                    )
+            if (
+                not unit.meta.put_new("root_key_check", root.check_value())
+                and unit.meta.get("root_key_check") != root.check_value()
+            ):
+                raise ConfigurationError(
+                    "the root key does not belong to this database; "
+                    "start with the root key it was created with"
+                )
         identity = IdentityService(uow, clock, root.pepper("apikey"), root.sealer("apikey"))
         token_settings = TokenSettings(
             issuer=f"{settings.resolved_public_url()}/identity",
@@ -65,13 +69,22 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             clients=dict(PUBLIC_CLIENTS),
         )
         tokens = TokenService(
-            uow, clock, identity, root.sealer("signing-key"), root.pepper("refresh-token"), token_settings
+            uow,
+            clock,
+            identity,
+            root.sealer("signing-key"),
+            root.pepper("refresh-token"),
+            token_settings,
         )
         tokens.start()
         first = None
         if identity.account_count() == 0:
-            value = settings.bootstrap_apikey.get_secret_value() if settings.bootstrap_apikey else None
-            first = identity.create_account(settings.account_name, settings.owner_email, value, first=True)
+            value = (
+                settings.bootstrap_apikey.get_secret_value() if settings.bootstrap_apikey else None
+            )
+            first = identity.create_account(
+                settings.account_name, settings.owner_email, value, first=True
+            )
         container = Container(
             settings=settings, identity=identity, tokens=tokens, authorizer=AccountScopeAuthorizer()
         )

@@ -1,4 +1,4 @@
-"""Time as a dependency: every time-based rule asks a Clock, so tests move time instead of sleeping."""
+"""Time as a dependency: time-based rules ask a Clock, so tests move time instead of sleeping."""
 
 from __future__ import annotations
 

@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_CALLER_APIKEY_LENGTH:
             raise ValueError(
-                f"STRONGROOM_BOOTSTRAP_APIKEY must be at least {MIN_CALLER_APIKEY_LENGTH} characters"
+                "STRONGROOM_BOOTSTRAP_APIKEY must be at least"
+                f" {MIN_CALLER_APIKEY_LENGTH} characters"
             )
         return value
 

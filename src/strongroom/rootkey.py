@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 ROOT_KEY_BYTES = 32
-_SEAL_FORMAT = b"\x01"  # NOTE: sealed blobs start with this format byte; bump it to change the layout
+_SEAL_FORMAT = (
+    b"\x01"  # NOTE: sealed blobs start with this format byte; bump it to change the layout
+)
 _NONCE_BYTES = 12
 
 

@@ -14,11 +14,15 @@ from strongroom.testing.server import LiveServer
 
 
 def count_service_ids(http: httpx.Client, bearer: dict[str, str]) -> int:
-    return len(http.get("/v1/serviceids/", params={"pagesize": 100}, headers=bearer).json()["serviceids"])
+    return len(
+        http.get("/v1/serviceids/", params={"pagesize": 100}, headers=bearer).json()["serviceids"]
+    )
 
 
 def count_api_keys(http: httpx.Client, bearer: dict[str, str]) -> int:
-    body = http.get("/v1/apikeys", params={"pagesize": 100, "scope": "account"}, headers=bearer).json()
+    body = http.get(
+        "/v1/apikeys", params={"pagesize": 100, "scope": "account"}, headers=bearer
+    ).json()
     return len(body["apikeys"])
 
 
@@ -40,17 +44,54 @@ def assert_envelope(response: httpx.Response, status: int, *fragments: str) -> N
         (b"[]", 400, ()),
         (json.dumps({"name": "no account"}).encode(), 400, ("account_id", "required")),
         (json.dumps({"account_id": "A", "name": 123}).encode(), 400, ("name",)),
-        (json.dumps({"account_id": "A", "name": "x", "unique_instance_crns": "crn"}).encode(), 400, ("unique_instance_crns",)),
+        (
+            json.dumps({"account_id": "A", "name": "x", "unique_instance_crns": "crn"}).encode(),
+            400,
+            ("unique_instance_crns",),
+        ),
         (json.dumps({"account_id": "A", "name": ""}).encode(), 400, ("name",)),
         (json.dumps({"account_id": "A", "name": "x" * 300}).encode(), 400, ("name", "255")),
-        (json.dumps({"account_id": "A", "name": "x", "unique_instance_crns": ["not-a-crn"]}).encode(), 400, ("not-a-crn",)),
-        (json.dumps({"account_id": "A", "name": "x", "apikey": {"name": "k", "apikey": "short"}}).encode(), 400, ("32",)),
-        (json.dumps({"account_id": "A", "name": "x", "apikey": {"name": "k", "expires_at": "soon"}}).encode(), 400, ("expires_at",)),
-        (json.dumps({"account_id": "A", "name": "x", "apikey": {"name": "k", "expires_at": "2001-01-01T00:00+0000"}}).encode(), 400, ("future",)),
+        (
+            json.dumps(
+                {"account_id": "A", "name": "x", "unique_instance_crns": ["not-a-crn"]}
+            ).encode(),
+            400,
+            ("not-a-crn",),
+        ),
+        (
+            json.dumps(
+                {"account_id": "A", "name": "x", "apikey": {"name": "k", "apikey": "short"}}
+            ).encode(),
+            400,
+            ("32",),
+        ),
+        (
+            json.dumps(
+                {"account_id": "A", "name": "x", "apikey": {"name": "k", "expires_at": "soon"}}
+            ).encode(),
+            400,
+            ("expires_at",),
+        ),
+        (
+            json.dumps(
+                {
+                    "account_id": "A",
+                    "name": "x",
+                    "apikey": {"name": "k", "expires_at": "2001-01-01T00:00+0000"},
+                }
+            ).encode(),
+            400,
+            ("future",),
+        ),
     ],
 )
 def test_bad_service_id_bodies(
-    server: LiveServer, http: httpx.Client, bearer: dict[str, str], content: bytes, status: int, fragments: tuple[str, ...]
+    server: LiveServer,
+    http: httpx.Client,
+    bearer: dict[str, str],
+    content: bytes,
+    status: int,
+    fragments: tuple[str, ...],
 ) -> None:
     before = count_service_ids(http, bearer), count_api_keys(http, bearer)
     content = content.replace(b'"A"', json.dumps(server.account_id).encode())
@@ -61,29 +102,45 @@ def test_bad_service_id_bodies(
     assert (count_service_ids(http, bearer), count_api_keys(http, bearer)) == before
 
 
-def test_body_over_one_mebibyte_is_413(server: LiveServer, http: httpx.Client, bearer: dict[str, str]) -> None:
+def test_body_over_one_mebibyte_is_413(
+    server: LiveServer, http: httpx.Client, bearer: dict[str, str]
+) -> None:
     before = count_service_ids(http, bearer)
-    huge = json.dumps({"account_id": server.account_id, "name": "big", "description": "x" * (1024 * 1024)})
-    response = http.post("/v1/serviceids/", content=huge, headers={**bearer, "Content-Type": "application/json"})
+    huge = json.dumps(
+        {"account_id": server.account_id, "name": "big", "description": "x" * (1024 * 1024)}
+    )
+    response = http.post(
+        "/v1/serviceids/", content=huge, headers={**bearer, "Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert "1048576" in response.json()["errors"][0]["message"]
     assert count_service_ids(http, bearer) == before
 
 
-def test_api_key_for_unknown_identity_is_404_naming_it(http: httpx.Client, bearer: dict[str, str]) -> None:
+def test_api_key_for_unknown_identity_is_404_naming_it(
+    http: httpx.Client, bearer: dict[str, str]
+) -> None:
     before = count_api_keys(http, bearer)
-    response = http.post("/v1/apikeys", json={"name": "k", "iam_id": "iam-ServiceId-nope"}, headers=bearer)
+    response = http.post(
+        "/v1/apikeys", json={"name": "k", "iam_id": "iam-ServiceId-nope"}, headers=bearer
+    )
     assert_envelope(response, 404, "iam-ServiceId-nope")
     assert count_api_keys(http, bearer) == before
 
 
-def test_duplicate_caller_chosen_value_is_409(server: LiveServer, http: httpx.Client, bearer: dict[str, str]) -> None:
+def test_duplicate_caller_chosen_value_is_409(
+    server: LiveServer, http: httpx.Client, bearer: dict[str, str]
+) -> None:
     value = "dup-" + uuid.uuid4().hex * 2
-    first = http.post("/v1/apikeys", json={"name": "a", "iam_id": server.iam_id, "apikey": value}, headers=bearer)
+    first = http.post(
+        "/v1/apikeys", json={"name": "a", "iam_id": server.iam_id, "apikey": value}, headers=bearer
+    )
     assert first.status_code == 201
     assert first.json()["apikey"] == value
     before = count_api_keys(http, bearer)
-    second = http.post("/v1/apikeys", json={"name": "b", "iam_id": server.iam_id, "apikey": value}, headers=bearer)
+    second = http.post(
+        "/v1/apikeys", json={"name": "b", "iam_id": server.iam_id, "apikey": value}, headers=bearer
+    )
     assert_envelope(second, 409, "already in use")
     assert count_api_keys(http, bearer) == before
 
@@ -112,7 +169,9 @@ def test_bad_list_parameters(
 
 
 def _service_id(server: LiveServer, http: httpx.Client, bearer: dict[str, str]) -> dict:
-    response = http.post("/v1/serviceids/", json={"account_id": server.account_id, "name": "target"}, headers=bearer)
+    response = http.post(
+        "/v1/serviceids/", json={"account_id": server.account_id, "name": "target"}, headers=bearer
+    )
     assert response.status_code == 201
     return dict(response.json())
 
@@ -121,27 +180,45 @@ def test_if_match_rules(server: LiveServer, http: httpx.Client, bearer: dict[str
     sid = _service_id(server, http, bearer)
     url = f"/v1/serviceids/{sid['id']}"
     assert_envelope(http.put(url, json={"name": "x"}, headers=bearer), 428, "If-Match")
-    assert_envelope(http.put(url, json={"name": "x"}, headers={**bearer, "If-Match": "1-deadbeef"}), 412, "1-deadbeef")
+    assert_envelope(
+        http.put(url, json={"name": "x"}, headers={**bearer, "If-Match": "1-deadbeef"}),
+        412,
+        "1-deadbeef",
+    )
     assert http.get(url, headers=bearer).json()["name"] == "target"
-    ok = http.put(url, json={"name": "renamed"}, headers={**bearer, "If-Match": f'"{sid["entity_tag"]}"'})
-    assert ok.status_code == 200 and ok.headers["etag"] == ok.json()["entity_tag"] != sid["entity_tag"]
+    ok = http.put(
+        url, json={"name": "renamed"}, headers={**bearer, "If-Match": f'"{sid["entity_tag"]}"'}
+    )
+    assert (
+        ok.status_code == 200 and ok.headers["etag"] == ok.json()["entity_tag"] != sid["entity_tag"]
+    )
 
 
-def test_bad_ids_and_headers(server: LiveServer, http: httpx.Client, bearer: dict[str, str]) -> None:
+def test_bad_ids_and_headers(
+    server: LiveServer, http: httpx.Client, bearer: dict[str, str]
+) -> None:
     for url in ("/v1/serviceids/ServiceId-nope", "/v1/apikeys/ApiKey-nope", "/v1/apikeys/%00%ff"):
         response = http.get(url, headers=bearer)
         assert response.status_code == 404
         assert url.rsplit("/", 1)[1].split("%")[0] in response.json()["errors"][0]["message"]
     assert_envelope(
-        http.post("/v1/serviceids/", json={"account_id": server.account_id, "name": "x"}, headers={**bearer, "Entity-Lock": "yes"}),
+        http.post(
+            "/v1/serviceids/",
+            json={"account_id": server.account_id, "name": "x"},
+            headers={**bearer, "Entity-Lock": "yes"},
+        ),
         400,
         "Entity-Lock",
     )
     assert_envelope(http.get("/v1/apikeys/details", headers=bearer), 400, "IAM-ApiKey")
-    assert_envelope(http.get("/v1/apikeys/details", headers={**bearer, "IAM-ApiKey": "no-such-key"}), 404)
+    assert_envelope(
+        http.get("/v1/apikeys/details", headers={**bearer, "IAM-ApiKey": "no-such-key"}), 404
+    )
 
 
-def test_unknown_routes_and_methods_use_the_envelope(http: httpx.Client, bearer: dict[str, str]) -> None:
+def test_unknown_routes_and_methods_use_the_envelope(
+    http: httpx.Client, bearer: dict[str, str]
+) -> None:
     assert_envelope(http.get("/v1/nothing-here", headers=bearer), 404, "/v1/nothing-here")
     assert_envelope(http.patch("/v1/apikeys", headers=bearer), 405, "PATCH")
 
@@ -149,11 +226,23 @@ def test_unknown_routes_and_methods_use_the_envelope(http: httpx.Client, bearer:
 @pytest.mark.parametrize(
     "send",
     [
-        lambda http, h, acct: http.post("/v1/apikeys", content=b"\xff\xfe", headers={**h, "Content-Type": "application/json"}),
-        lambda http, h, acct: http.post("/v1/apikeys", json={"name": ["x"], "iam_id": 5}, headers=h),
-        lambda http, h, acct: http.put("/v1/apikeys/ApiKey-x", content=b"null", headers={**h, "If-Match": "*", "Content-Type": "application/json"}),
-        lambda http, h, acct: http.post("/v1/serviceids/", json={"account_id": "../../etc", "name": "x"}, headers=h),
-        lambda http, h, acct: http.get("/v1/serviceids/", params={"account_id": "' OR 1=1 --"}, headers=h),
+        lambda http, h, acct: http.post(
+            "/v1/apikeys", content=b"\xff\xfe", headers={**h, "Content-Type": "application/json"}
+        ),
+        lambda http, h, acct: http.post(
+            "/v1/apikeys", json={"name": ["x"], "iam_id": 5}, headers=h
+        ),
+        lambda http, h, acct: http.put(
+            "/v1/apikeys/ApiKey-x",
+            content=b"null",
+            headers={**h, "If-Match": "*", "Content-Type": "application/json"},
+        ),
+        lambda http, h, acct: http.post(
+            "/v1/serviceids/", json={"account_id": "../../etc", "name": "x"}, headers=h
+        ),
+        lambda http, h, acct: http.get(
+            "/v1/serviceids/", params={"account_id": "' OR 1=1 --"}, headers=h
+        ),
     ],
 )
 def test_hostile_input_is_a_4xx_not_a_500(

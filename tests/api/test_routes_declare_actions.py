@@ -45,16 +45,25 @@ class DenyAndRecord:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     runtime = bootstrap.build(
-        Settings(data_dir=tmp_path_factory.mktemp("routes"), database_url="sqlite://", bootstrap_apikey=KEY)
+        Settings(
+            data_dir=tmp_path_factory.mktemp("routes"),
+            database_url="sqlite://",
+            bootstrap_apikey=KEY,
+        )
     )
     client = InProcessClient(runtime.app)
     token = client.post(
-        "/identity/token", data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": KEY}
+        "/identity/token",
+        data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": KEY},
     ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     account = runtime.first_start.account.id  # type: ignore[union-attr]
-    sid = client.post("/v1/serviceids/", json={"account_id": account, "name": "s"}, headers=headers).json()
-    key = client.post("/v1/apikeys", json={"name": "k", "iam_id": sid["iam_id"]}, headers=headers).json()
+    sid = client.post(
+        "/v1/serviceids/", json={"account_id": account, "name": "s"}, headers=headers
+    ).json()
+    key = client.post(
+        "/v1/apikeys", json={"name": "k", "iam_id": sid["iam_id"]}, headers=headers
+    ).json()
     yield {"runtime": runtime, "headers": headers, "account": account, "sid": sid, "key": key}
     runtime.close()
 
@@ -80,9 +89,13 @@ def test_every_route_declares_an_action_or_is_public(world: dict[str, Any]) -> N
     ops = operations(world["runtime"].app)
     assert len(ops) >= 22
     for op in ops:
-        assert ACTION_KEY in op.extra or op.extra.get(PUBLIC_KEY), f"{op.method} {op.path} declares no IAM action"
+        assert ACTION_KEY in op.extra or op.extra.get(PUBLIC_KEY), (
+            f"{op.method} {op.path} declares no IAM action"
+        )
         if ACTION_KEY in op.extra:
-            assert op.extra[ACTION_KEY] in known, f"{op.path}: `{op.extra[ACTION_KEY]}` is in no catalog"
+            assert op.extra[ACTION_KEY] in known, (
+                f"{op.path}: `{op.extra[ACTION_KEY]}` is in no catalog"
+            )
 
 
 def test_public_routes_are_only_the_token_service_and_health(world: dict[str, Any]) -> None:
@@ -99,7 +112,9 @@ def test_public_routes_are_only_the_token_service_and_health(world: dict[str, An
 
 def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
     """A plausible request for each guarded route, aimed at objects in the caller's own account."""
-    path = op.path.replace("{id}", world["sid"]["id"] if "serviceids" in op.path else world["key"]["id"])
+    path = op.path.replace(
+        "{id}", world["sid"]["id"] if "serviceids" in op.path else world["key"]["id"]
+    )
     body: dict[str, Any] | None = None
     headers = dict(world["headers"], **{"If-Match": "*", "IAM-ApiKey": world["key"]["apikey"]})
     if op.path == "/v1/serviceids/" and op.method == "POST":
@@ -125,7 +140,9 @@ def test_every_guarded_route_is_authorized_by_its_declared_action(world: dict[st
         assert response.status_code in (403, 404), f"{op.method} {op.path}: {response.status_code}"
         assert recorder.asked == [op.extra[ACTION_KEY]], f"{op.method} {op.path}: {recorder.asked}"
     # The objects survived every refused call.
-    ok = InProcessClient(runtime.app).get(f"/v1/serviceids/{world['sid']['id']}", headers=world["headers"])
+    ok = InProcessClient(runtime.app).get(
+        f"/v1/serviceids/{world['sid']['id']}", headers=world["headers"]
+    )
     assert ok.status_code == 200 and ok.json()["name"] == "s"
 
 
@@ -138,7 +155,9 @@ def test_catalog_files_are_consistent() -> None:
         assert len(ids) == len(set(ids)), f"{entry.name}: duplicate action ids"
         for action in ids:
             service, *rest = action.split(".")
-            assert service == data["service"] and len(rest) == 2, f"{action} is not <service>.<noun>.<verb>"
+            assert service == data["service"] and len(rest) == 2, (
+                f"{action} is not <service>.<noun>.<verb>"
+            )
         for role in data["roles"]:
             unknown = set(role["actions"]) - set(ids)
             assert not unknown, f"{entry.name}: role {role['id']} grants unknown actions {unknown}"

@@ -29,7 +29,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serving(
+    args: list[str], env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
     process = subprocess.Popen(
         [*STRONGROOM, "serve", "--port", str(port), *args],
@@ -80,7 +82,9 @@ def test_first_start_prints_the_owner_key_once_and_the_sdk_lines_work(tmp_path: 
 
     # Restart on the same data: the account is there, the key still works, nothing is reprinted.
     with serving(["--data-dir", str(tmp_path)]) as (url, process):
-        client = IamIdentityV1(authenticator=IAMAuthenticator(lines["IAM_IDENTITY_APIKEY"], url=url))
+        client = IamIdentityV1(
+            authenticator=IAMAuthenticator(lines["IAM_IDENTITY_APIKEY"], url=url)
+        )
         client.set_service_url(url)
         details = client.get_api_keys_details(iam_api_key=lines["IAM_IDENTITY_APIKEY"]).get_result()
         assert details["account_id"] == lines["IAM_IDENTITY_ACCOUNT_ID"]
@@ -93,7 +97,8 @@ def test_the_api_key_value_is_not_in_the_database_file(tmp_path: Path) -> None:
     key = "bootstrap-" + "q" * 40
     with serving(["--data-dir", str(tmp_path)], {"STRONGROOM_BOOTSTRAP_APIKEY": key}) as (url, _):
         token = httpx.post(
-            f"{url}/identity/token", data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": key}
+            f"{url}/identity/token",
+            data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": key},
         )
         assert token.status_code == 200
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("strongroom.db*"))
@@ -138,7 +143,10 @@ def test_serve_on_postgresql(tmp_path: Path) -> None:
     with ExitStack() as stack:
         database = stack.enter_context(scratch_database(PG_URL))
         url, process = stack.enter_context(
-            serving(["--data-dir", str(tmp_path), "--database-url", database], {"STRONGROOM_BOOTSTRAP_APIKEY": key})
+            serving(
+                ["--data-dir", str(tmp_path), "--database-url", database],
+                {"STRONGROOM_BOOTSTRAP_APIKEY": key},
+            )
         )
         client = IamIdentityV1(authenticator=IAMAuthenticator(key, url=url))
         client.set_service_url(url)

@@ -60,9 +60,9 @@ def test_apikey_grant_answers_like_ibm(server: LiveServer, http: httpx.Client) -
 
 
 def test_oidc_token_path_and_jwks_verify_the_token(server: LiveServer, http: httpx.Client) -> None:
-    token = http.post("/oidc/token", data={"grant_type": APIKEY_GRANT, "apikey": server.apikey}).json()[
-        "access_token"
-    ]
+    token = http.post(
+        "/oidc/token", data={"grant_type": APIKEY_GRANT, "apikey": server.apikey}
+    ).json()["access_token"]
     keys = http.get("/identity/keys").json()["keys"]
     kid = jwt.get_unverified_header(token)["kid"]
     (jwk,) = [k for k in keys if k["kid"] == kid]
@@ -100,20 +100,28 @@ def test_malformed_token_requests_are_400(
     http: httpx.Client, data: dict, content_type: str | None, fragment: str
 ) -> None:
     if content_type:
-        response = http.post("/identity/token", content=json.dumps(data), headers={"Content-Type": content_type})
+        response = http.post(
+            "/identity/token", content=json.dumps(data), headers={"Content-Type": content_type}
+        )
     else:
         response = http.post("/identity/token", data=data)
     assert response.status_code == 400
     assert fragment in response.json()["errorMessage"]
 
 
-def test_refresh_tokens_rotate_and_reuse_revokes_the_family(server: LiveServer, http: httpx.Client) -> None:
-    first = http.post("/identity/token", data={"grant_type": APIKEY_GRANT, "apikey": server.apikey}, auth=BX).json()
+def test_refresh_tokens_rotate_and_reuse_revokes_the_family(
+    server: LiveServer, http: httpx.Client
+) -> None:
+    first = http.post(
+        "/identity/token", data={"grant_type": APIKEY_GRANT, "apikey": server.apikey}, auth=BX
+    ).json()
     assert first["refresh_token"] != "not_supported"
     assert claims_of(first["access_token"])["client_id"] == "bx"
 
     second = http.post(
-        "/identity/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}, auth=BX
+        "/identity/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        auth=BX,
     )
     assert second.status_code == 200
     rotated = second.json()
@@ -123,24 +131,33 @@ def test_refresh_tokens_rotate_and_reuse_revokes_the_family(server: LiveServer, 
 
     # Replaying the used token is refused and revokes the family: the rotated one dies too.
     replay = http.post(
-        "/identity/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}, auth=BX
+        "/identity/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        auth=BX,
     )
     assert replay.status_code == 400
     assert "already used" in replay.json()["errorMessage"]
     after = http.post(
-        "/identity/token", data={"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]}, auth=BX
+        "/identity/token",
+        data={"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]},
+        auth=BX,
     )
     assert after.status_code == 400
 
 
 def test_refresh_needs_the_same_client(server: LiveServer, http: httpx.Client) -> None:
-    issued = http.post("/identity/token", data={"grant_type": APIKEY_GRANT, "apikey": server.apikey}, auth=BX).json()
+    issued = http.post(
+        "/identity/token", data={"grant_type": APIKEY_GRANT, "apikey": server.apikey}, auth=BX
+    ).json()
     without_client = http.post(
-        "/identity/token", data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}
+        "/identity/token",
+        data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]},
     )
     assert without_client.status_code == 400
     bad_client = http.post(
-        "/identity/token", data={"grant_type": APIKEY_GRANT, "apikey": server.apikey}, auth=("bx", "wrong")
+        "/identity/token",
+        data={"grant_type": APIKEY_GRANT, "apikey": server.apikey},
+        auth=("bx", "wrong"),
     )
     assert bad_client.status_code == 400
     assert bad_client.json()["errorCode"] == "BXNIM0400E"
@@ -172,17 +189,26 @@ def test_tokens_we_did_not_sign_are_refused(server: LiveServer, http: httpx.Clie
         "alg none": f"{_b64({'alg': 'none', 'kid': kid})}.{body}.",
         "signed by a stranger with our kid": _forge(claims, {"kid": kid}, stranger, "RS256"),
         "unknown kid": _forge(claims, {"kid": "nope"}, stranger, "RS256"),
-        "HS256 keyed with our public key": _hs256(f"{_b64({'alg': 'HS256', 'kid': kid})}.{body}", public_pem),
+        "HS256 keyed with our public key": _hs256(
+            f"{_b64({'alg': 'HS256', 'kid': kid})}.{body}", public_pem
+        ),
         "payload swapped": f"{head}.{_b64({**claims, 'iam_id': 'IBMid-ATTACKER'})}.{sig}",
         "truncated signature": f"{head}.{body}.{sig[:-8]}",
-        "expired": _forge({**claims, "iat": claims["iat"] - 7200, "exp": claims["iat"] - 3600}, {"kid": kid}, stranger, "RS256"),
+        "expired": _forge(
+            {**claims, "iat": claims["iat"] - 7200, "exp": claims["iat"] - 3600},
+            {"kid": kid},
+            stranger,
+            "RS256",
+        ),
         "garbage": "not-a-jwt",
     }
     for name, token in forged.items():
         response = http.get("/v1/serviceids/", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, name
         assert response.json()["errors"][0]["code"] == "invalid_token", name
-    assert http.get("/v1/serviceids/", headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    assert (
+        http.get("/v1/serviceids/", headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    )
 
 
 def test_missing_or_wrong_scheme_authorization_is_401(http: httpx.Client) -> None:
@@ -223,7 +249,9 @@ def test_refresh_family_has_an_absolute_lifetime(frozen) -> None:  # type: ignor
     for _ in range(3):
         clock.advance(20 * 3600)
         current = tokens.refresh(current, client_id="bx").refresh_token
-    clock.advance(13 * 3600)  # 73 h after the first token: past the 72 h cap however often refreshed
+    clock.advance(
+        13 * 3600
+    )  # 73 h after the first token: past the 72 h cap however often refreshed
     with pytest.raises(TokenGrantError):
         tokens.refresh(current, client_id="bx")
 

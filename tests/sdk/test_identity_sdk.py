@@ -52,7 +52,10 @@ def test_service_id_lifecycle(server: LiveServer, iam: IamIdentityV1) -> None:
     ServiceIdModel.from_dict(sid)  # every field the SDK model requires is present
     assert sid["id"].startswith("ServiceId-")
     assert sid["iam_id"] == f"iam-{sid['id']}"
-    assert sid["crn"] == f"crn:v1:bluemix:public:iam-identity::a/{server.account_id}::serviceid:{sid['id']}"
+    assert (
+        sid["crn"]
+        == f"crn:v1:bluemix:public:iam-identity::a/{server.account_id}::serviceid:{sid['id']}"
+    )
     assert sid["locked"] is False
 
     got = iam.get_service_id(id=sid["id"], include_history=True)
@@ -60,7 +63,9 @@ def test_service_id_lifecycle(server: LiveServer, iam: IamIdentityV1) -> None:
     assert etag == got.get_result()["entity_tag"] == sid["entity_tag"]
     assert [h["action"] for h in got.get_result()["history"]] == ["create"]
 
-    updated = iam.update_service_id(id=sid["id"], if_match=etag, name=name + "-2", description="second")
+    updated = iam.update_service_id(
+        id=sid["id"], if_match=etag, name=name + "-2", description="second"
+    )
     assert updated.get_status_code() == 200
     body = updated.get_result()
     assert (body["name"], body["description"]) == (name + "-2", "second")
@@ -151,7 +156,9 @@ def test_user_api_key_lifecycle(server: LiveServer, iam: IamIdentityV1) -> None:
     assert details["id"] == key["id"] and details["iam_id"] == server.iam_id
 
     etag = got.get_headers()["Etag"]
-    updated = iam.update_api_key(id=key["id"], if_match=etag, name=name + "-2", description="").get_result()
+    updated = iam.update_api_key(
+        id=key["id"], if_match=etag, name=name + "-2", description=""
+    ).get_result()
     assert updated["name"] == name + "-2" and updated["description"] == ""
 
     # Disabled keys cannot log in; enabled again, they can.
@@ -222,7 +229,9 @@ def test_list_api_keys_with_filter_and_sort(server: LiveServer, iam: IamIdentity
 def test_accounts_do_not_see_each_other(server: LiveServer, iam: IamIdentityV1) -> None:
     other = server.container.identity.create_account("other", "other@example.com", None)
     theirs = identity_client(server, other.owner_key.value)
-    secret = theirs.create_service_id(account_id=other.account.id, name=unique("theirs")).get_result()
+    secret = theirs.create_service_id(
+        account_id=other.account.id, name=unique("theirs")
+    ).get_result()
 
     # An object in another account answers exactly like one that does not exist.
     with pytest.raises(ApiException) as foreign:
@@ -247,7 +256,9 @@ def test_accounts_do_not_see_each_other(server: LiveServer, iam: IamIdentityV1) 
     with pytest.raises(ApiException) as creating:
         iam.create_service_id(account_id=other.account.id, name="intruder")
     assert creating.value.code == 403
-    mine = iam.list_service_ids(account_id=server.account_id, pagesize=100).get_result()["serviceids"]
+    mine = iam.list_service_ids(account_id=server.account_id, pagesize=100).get_result()[
+        "serviceids"
+    ]
     assert all(s["account_id"] == server.account_id for s in mine)
     assert theirs.get_service_id(id=secret["id"]).get_result()["name"] == secret["name"]
 

@@ -77,7 +77,11 @@ def envelope(request: Request, status: int, code: str, message: str) -> dict[str
     trace = trace_of(request)
     if path.startswith(_TOKEN_PREFIXES):
         return {
-            "context": {"requestId": trace, "requestType": "incoming.Identity_Token", "url": str(request.url)},
+            "context": {
+                "requestId": trace,
+                "requestType": "incoming.Identity_Token",
+                "url": str(request.url),
+            },
             "errorCode": code,
             "errorMessage": message,
         }
@@ -95,8 +99,12 @@ def envelope(request: Request, status: int, code: str, message: str) -> dict[str
     }
 
 
-def respond(request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(envelope(request, status, code, message), status_code=status, headers=headers)
+def respond(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        envelope(request, status, code, message), status_code=status, headers=headers
+    )
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -114,7 +122,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StrongroomError)
     async def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
         status = status_of(exc)
-        headers = {"ibm-cloud-service-name": "iam-identity"} if isinstance(exc, TokenGrantError) else None
+        headers = (
+            {"ibm-cloud-service-name": "iam-identity"} if isinstance(exc, TokenGrantError) else None
+        )
         if status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="strongroom"'}
         return respond(request, status, exc.code, exc.message, headers)
@@ -131,9 +141,13 @@ def install(app: FastAPI) -> None:
             message = f"no route `{request.method} {request.url.path}`"
         elif status == 405:
             message = f"method `{request.method}` is not allowed on `{request.url.path}`"
-        return respond(request, status, HTTP_CODES.get(status, "error"), message, dict(exc.headers or {}))
+        return respond(
+            request, status, HTTP_CODES.get(status, "error"), message, dict(exc.headers or {})
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error; trace %s", trace_of(request))
-        return respond(request, 500, "internal_error", f"internal error; quote trace `{trace_of(request)}`")
+        return respond(
+            request, 500, "internal_error", f"internal error; quote trace `{trace_of(request)}`"
+        )

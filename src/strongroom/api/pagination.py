@@ -20,7 +20,9 @@ def page_size(value: int | None) -> int:
     if value is None:
         return 20
     if not 1 <= value <= MAX_PAGESIZE:
-        raise Invalid(f"pagesize must be between 1 and {MAX_PAGESIZE}, not {value}", field="pagesize")
+        raise Invalid(
+            f"pagesize must be between 1 and {MAX_PAGESIZE}, not {value}", field="pagesize"
+        )
     return value
 
 

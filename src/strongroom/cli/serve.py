@@ -7,7 +7,7 @@ point the official IBM SDK at this server (spec §2.2, §13.3).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -25,9 +25,14 @@ console = Console()
 def settings_from(
     host: str | None, port: int | None, data_dir: Path | None, database_url: str | None
 ) -> Settings:
-    overrides = {
+    overrides: dict[str, Any] = {
         k: v
-        for k, v in {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url}.items()
+        for k, v in {
+            "host": host,
+            "port": port,
+            "data_dir": data_dir,
+            "database_url": database_url,
+        }.items()
         if v is not None
     }
     try:
@@ -41,14 +46,22 @@ def settings_from(
 def sdk_lines(url: str, first: NewAccount) -> list[str]:
     key = first.owner_key.value
     lines = [f"STRONGROOM_ENDPOINT={url}", f"STRONGROOM_APIKEY={key}"]
-    for prefix in ("IAM_IDENTITY", "IAM_ACCESS_GROUPS", "IAM_POLICY_MANAGEMENT", "RESOURCE_MANAGER"):
+    for prefix in (
+        "IAM_IDENTITY",
+        "IAM_ACCESS_GROUPS",
+        "IAM_POLICY_MANAGEMENT",
+        "RESOURCE_MANAGER",
+    ):
         lines += [
             f"{prefix}_URL={url}",
             f"{prefix}_AUTH_TYPE=iam",
             f"{prefix}_AUTH_URL={url}",
             f"{prefix}_APIKEY={key}",
         ]
-    lines += [f"IAM_IDENTITY_ACCOUNT_ID={first.account.id}", f"IAM_IDENTITY_IAM_ID={first.owner.iam_id}"]
+    lines += [
+        f"IAM_IDENTITY_ACCOUNT_ID={first.account.id}",
+        f"IAM_IDENTITY_IAM_ID={first.owner.iam_id}",
+    ]
     return lines
 
 
@@ -64,13 +77,17 @@ def announce(url: str, first: NewAccount) -> None:
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="address to listen on [default: 127.0.0.1]")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="address to listen on [default: 127.0.0.1]")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on [default: 8080]")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="where the SQLite database and root key live [default: ./.strongroom]")
+        Path | None,
+        typer.Option(help="where the SQLite database and root key live [default: ./.strongroom]"),
     ] = None,
     database_url: Annotated[
-        str | None, typer.Option(help="SQLAlchemy URL, e.g. postgresql://user@host/db (instead of SQLite)")
+        str | None,
+        typer.Option(help="SQLAlchemy URL, e.g. postgresql://user@host/db (instead of SQLite)"),
     ] = None,
 ) -> None:
     """Run the server."""
@@ -83,7 +100,9 @@ def serve(
     url = f"http://{settings.host}:{settings.port}"
     if runtime.first_start is not None:
         announce(url, runtime.first_start)
-    console.print(f"strongroom listening on {url} (database: {runtime.database.dialect})", highlight=False)
+    console.print(
+        f"strongroom listening on {url} (database: {runtime.database.dialect})", highlight=False
+    )
     try:
         uvicorn.run(
             runtime.app,

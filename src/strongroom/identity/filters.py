@@ -49,7 +49,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             break
         match = _TOKEN.match(text, pos)
         if match is None:
-            raise FilterError(f"cannot read the filter at `{text[pos:pos + 20]}`")
+            raise FilterError(f"cannot read the filter at `{text[pos : pos + 20]}`")
         lpar, rpar, quoted, word = match.groups()
         if lpar:
             out.append(("(", lpar))

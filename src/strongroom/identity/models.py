@@ -1,4 +1,4 @@
-"""Identity objects as plain frozen dataclasses (no ORM); updates go through `dataclasses.replace`."""
+"""Identity objects as plain frozen dataclasses (no ORM); updates use `dataclasses.replace`."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ class Membership:
 
 @dataclass(frozen=True, slots=True)
 class Versioned:
-    """Fields every mutable identity object carries for ETag/If-Match and history (spec §1 fact 6)."""
+    """What every mutable identity object carries for ETag/If-Match and history (spec §1 fact 6)."""
 
     created_at: datetime
     modified_at: datetime

@@ -128,7 +128,9 @@ def check_if_match(if_match: str | None, current: str) -> None:
 
 
 class IdentityService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, pepper: Pepper, sealer: Sealer) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, pepper: Pepper, sealer: Sealer
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._pepper = pepper
@@ -160,7 +162,9 @@ class IdentityService:
                 account_id=account.id,
                 iam_id=owner.iam_id,
                 kind=OwnerKind.USER,
-                spec=NewApiKey(name="owner", description="created at first start", value=owner_key_value),
+                spec=NewApiKey(
+                    name="owner", description="created at first start", value=owner_key_value
+                ),
                 created_by=owner.iam_id,
                 record=record,
             )
@@ -249,7 +253,9 @@ class IdentityService:
         now = self._clock.now()
         by = guard.principal.iam_id
         sid_id = ids.new_service_id()
-        record = self._record(by, guard.principal.account_id, "create", "Created service ID", ["name"])
+        record = self._record(
+            by, guard.principal.account_id, "create", "Created service ID", ["name"]
+        )
         service_id = ServiceId(
             id=sid_id,
             iam_id=ids.service_id_iam_id(sid_id),
@@ -272,7 +278,9 @@ class IdentityService:
                     kind=OwnerKind.SERVICE_ID,
                     spec=apikey,
                     created_by=by,
-                    record=self._record(by, guard.principal.account_id, "create", "Created API key", ["name"]),
+                    record=self._record(
+                        by, guard.principal.account_id, "create", "Created API key", ["name"]
+                    ),
                 )
         return service_id, created
 
@@ -293,10 +301,16 @@ class IdentityService:
             check_if_match(if_match, current.meta.entity_tag)
             if current.locked:
                 raise Locked("service ID", service_id)
-            params = [n for n in ("name", "description", "unique_instance_crns") if getattr(changes, n) is not None]
+            params = [
+                n
+                for n in ("name", "description", "unique_instance_crns")
+                if getattr(changes, n) is not None
+            ]
             updated = replace(
                 current,
-                name=check_name(changes.name, "service ID") if changes.name is not None else current.name,
+                name=check_name(changes.name, "service ID")
+                if changes.name is not None
+                else current.name,
                 description=(
                     check_description(changes.description)
                     if changes.description is not None
@@ -307,10 +321,16 @@ class IdentityService:
                     if changes.unique_instance_crns is not None
                     else current.unique_instance_crns
                 ),
-                meta=next_version(current.meta, self._clock.now(), self._record_for(guard, "update", "Updated service ID", params)),
+                meta=next_version(
+                    current.meta,
+                    self._clock.now(),
+                    self._record_for(guard, "update", "Updated service ID", params),
+                ),
             )
             if not uow.service_ids.update(updated, expected_tag=current.meta.entity_tag):
-                raise PreconditionFailed(f"service ID `{service_id}` changed meanwhile; read it again")
+                raise PreconditionFailed(
+                    f"service ID `{service_id}` changed meanwhile; read it again"
+                )
             return updated
 
     def delete_service_id(self, guard: Guard, service_id: str) -> None:
@@ -319,11 +339,14 @@ class IdentityService:
             current = self._load_service_id(uow, guard, service_id)
             if current.locked:
                 raise Locked("service ID", service_id)
-            page = uow.api_keys.list(ListQuery(account_id=current.account_id, iam_id=current.iam_id, limit=10_000))
+            page = uow.api_keys.list(
+                ListQuery(account_id=current.account_id, iam_id=current.iam_id, limit=10_000)
+            )
             locked = [k.id for k in page.items if k.locked]
             if locked:
                 raise Conflict(
-                    f"service ID `{service_id}` has locked API keys ({', '.join(locked)}); unlock them first"
+                    f"service ID `{service_id}` has locked API keys ({', '.join(locked)});"
+                    " unlock them first"
                 )
             uow.api_keys.delete_owned_by(current.iam_id)
             uow.service_ids.delete(service_id)
@@ -337,7 +360,11 @@ class IdentityService:
             updated = replace(
                 current,
                 locked=locked,
-                meta=next_version(current.meta, self._clock.now(), self._record_for(guard, action, f"{action.title()}ed service ID", [])),
+                meta=next_version(
+                    current.meta,
+                    self._clock.now(),
+                    self._record_for(guard, action, f"{action.title()}ed service ID", []),
+                ),
             )
             if not uow.service_ids.update(updated, expected_tag=current.meta.entity_tag):
                 raise PreconditionFailed(f"service ID `{service_id}` changed meanwhile; try again")
@@ -380,7 +407,7 @@ class IdentityService:
             return self._load_key(uow, guard, key_id)
 
     def get_api_key_by_value(self, guard: Guard, value: str) -> ApiKey:
-        """`GET /v1/apikeys/details` with the `IAM-ApiKey` header: knowing the value finds the key."""
+        """`GET /v1/apikeys/details` with the `IAM-ApiKey` header: the value finds the key."""
         missing = NotFound("API key", "given in the IAM-ApiKey header")
         with self._uow() as uow:
             key = uow.api_keys.get_by_digest(self._pepper.digest(value))
@@ -396,7 +423,9 @@ class IdentityService:
             return None
         return self._sealer.open(key.sealed_value, aad=key.id.encode()).decode()
 
-    def update_api_key(self, guard: Guard, key_id: str, if_match: str | None, changes: ApiKeyChanges) -> ApiKey:
+    def update_api_key(
+        self, guard: Guard, key_id: str, if_match: str | None, changes: ApiKeyChanges
+    ) -> ApiKey:
         with self._uow(write=True) as uow:
             current = self._load_key(uow, guard, key_id)
             check_if_match(if_match, current.meta.entity_tag)
@@ -406,18 +435,28 @@ class IdentityService:
             params = [n for n in fields if getattr(changes, n) is not None]
             updated = replace(
                 current,
-                name=check_name(changes.name, "API key") if changes.name is not None else current.name,
+                name=check_name(changes.name, "API key")
+                if changes.name is not None
+                else current.name,
                 description=(
                     check_description(changes.description)
                     if changes.description is not None
                     else current.description
                 ),
                 support_sessions=(
-                    changes.support_sessions if changes.support_sessions is not None else current.support_sessions
+                    changes.support_sessions
+                    if changes.support_sessions is not None
+                    else current.support_sessions
                 ),
                 action_when_leaked=changes.action_when_leaked or current.action_when_leaked,
-                expires_at=changes.expires_at if changes.expires_at is not None else current.expires_at,
-                meta=next_version(current.meta, self._clock.now(), self._record_for(guard, "update", "Updated API key", params)),
+                expires_at=changes.expires_at
+                if changes.expires_at is not None
+                else current.expires_at,
+                meta=next_version(
+                    current.meta,
+                    self._clock.now(),
+                    self._record_for(guard, "update", "Updated API key", params),
+                ),
             )
             if not uow.api_keys.update(updated, expected_tag=current.meta.entity_tag):
                 raise PreconditionFailed(f"API key `{key_id}` changed meanwhile; read it again")
@@ -430,7 +469,9 @@ class IdentityService:
                 raise Locked("API key", key_id)
             uow.api_keys.delete(key_id)
 
-    def set_api_key_flag(self, guard: Guard, key_id: str, *, locked: bool | None = None, disabled: bool | None = None) -> None:
+    def set_api_key_flag(
+        self, guard: Guard, key_id: str, *, locked: bool | None = None, disabled: bool | None = None
+    ) -> None:
         """Lock/unlock (`locked`) or disable/enable (`disabled`); repeating a state is a no-op."""
         with self._uow(write=True) as uow:
             current = self._load_key(uow, guard, key_id)
@@ -444,7 +485,11 @@ class IdentityService:
                 return
             updated = replace(
                 changed,
-                meta=next_version(current.meta, self._clock.now(), self._record_for(guard, action, f"{action.title()}d API key", [])),
+                meta=next_version(
+                    current.meta,
+                    self._clock.now(),
+                    self._record_for(guard, action, f"{action.title()}d API key", []),
+                ),
             )
             if not uow.api_keys.update(updated, expected_tag=current.meta.entity_tag):
                 raise PreconditionFailed(f"API key `{key_id}` changed meanwhile; try again")
@@ -482,7 +527,9 @@ class IdentityService:
         if spec.value is not None and (problem := apikeys.caller_value_problem(spec.value)):
             raise Invalid(problem, field="apikey")
         if spec.store_value and kind is OwnerKind.USER:
-            raise Invalid("user API keys cannot be stored; store_value must be false", field="store_value")
+            raise Invalid(
+                "user API keys cannot be stored; store_value must be false", field="store_value"
+            )
         now = self._clock.now()
         if spec.expires_at is not None and spec.expires_at <= now:
             raise Invalid("expires_at must lie in the future", field="expires_at")
@@ -499,7 +546,9 @@ class IdentityService:
             name=spec.name,
             description=spec.description,
             value_digest=digest,
-            sealed_value=self._sealer.seal(value.encode(), aad=key_id.encode()) if spec.store_value else None,
+            sealed_value=self._sealer.seal(value.encode(), aad=key_id.encode())
+            if spec.store_value
+            else None,
             locked=spec.locked,
             disabled=spec.disabled,
             leaked=False,
@@ -516,8 +565,14 @@ class IdentityService:
         if uow.accounts.get(account_id) is None:
             raise Invalid(f"account `{account_id}` does not exist", field="account_id")
 
-    def _record(self, iam_id: str, account_id: str, action: str, message: str, params: list[str]) -> HistoryRecord:
+    def _record(
+        self, iam_id: str, account_id: str, action: str, message: str, params: list[str]
+    ) -> HistoryRecord:
         return HistoryRecord(self._clock.now(), iam_id, account_id, action, tuple(params), message)
 
-    def _record_for(self, guard: Guard, action: str, message: str, params: list[str]) -> HistoryRecord:
-        return self._record(guard.principal.iam_id, guard.principal.account_id, action, message, params)
+    def _record_for(
+        self, guard: Guard, action: str, message: str, params: list[str]
+    ) -> HistoryRecord:
+        return self._record(
+            guard.principal.iam_id, guard.principal.account_id, action, message, params
+        )

@@ -1,1 +1,1 @@
-"""Storage: `ports` declares what the domain needs; `sql` is the one adapter (SQLite and PostgreSQL)."""
+"""Storage: `ports` says what the domain needs; `sql` is the one adapter (SQLite, PostgreSQL)."""

@@ -120,13 +120,21 @@ class MetaRepo(Protocol):
 
 
 class UnitOfWork(Protocol):
-    accounts: AccountRepo
-    users: UserRepo
-    service_ids: ServiceIdRepo
-    api_keys: ApiKeyRepo
-    signing_keys: SigningKeyRepo
-    refresh_tokens: RefreshTokenRepo
-    meta: MetaRepo
+    # Read-only properties, so that an adapter may expose its own (narrower) repository types.
+    @property
+    def accounts(self) -> AccountRepo: ...
+    @property
+    def users(self) -> UserRepo: ...
+    @property
+    def service_ids(self) -> ServiceIdRepo: ...
+    @property
+    def api_keys(self) -> ApiKeyRepo: ...
+    @property
+    def signing_keys(self) -> SigningKeyRepo: ...
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepo: ...
+    @property
+    def meta(self) -> MetaRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -139,5 +147,5 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, write: bool = False) -> UnitOfWork:
-        """A fresh unit of work; `write=True` takes the write lock up front (SQLite: BEGIN IMMEDIATE)."""
+        """A fresh unit of work; `write=True` takes the write lock first (SQLite: BEGIN IMMEDIATE)."""
         ...

@@ -1,4 +1,4 @@
-"""A real strongroom server on a loopback port, in a background thread (for tests and benchmarks)."""
+"""A real strongroom server on a loopback port in a background thread (tests, benchmarks)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ class LiveServer:
             raise RuntimeError("a LiveServer needs an empty database")
         self.account_id = first.account.id
         self.iam_id = first.owner.iam_id
-        config = uvicorn.Config(self.runtime.app, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            self.runtime.app, log_level="warning", access_log=False, lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True

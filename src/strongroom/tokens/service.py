@@ -115,7 +115,9 @@ class TokenService:
     def rotate_signing_key(self) -> str:
         """Roll over now: a new key signs; old ones stay published until their tokens expire."""
         with self._uow(write=True) as uow:
-            record, _ = signing_keys.rotate(uow.signing_keys, self._sealer, self._clock.now(), self._grace())
+            record, _ = signing_keys.rotate(
+                uow.signing_keys, self._sealer, self._clock.now(), self._grace()
+            )
         self._reload()
         return record.kid
 
@@ -140,7 +142,9 @@ class TokenService:
 
     # -- grants ---------------------------------------------------------------------------------
 
-    def exchange_apikey(self, apikey: str, *, client_id: str | None, scope: str | None) -> TokenResponse:
+    def exchange_apikey(
+        self, apikey: str, *, client_id: str | None, scope: str | None
+    ) -> TokenResponse:
         """`grant_type=urn:ibm:params:oauth:grant-type:apikey` (spec §3.1)."""
         found = self._identity.authenticate(apikey)
         if found is None:
@@ -161,7 +165,11 @@ class TokenService:
             stored = uow.refresh_tokens.get_by_digest(self._pepper.digest(refresh_token))
             if stored is None or not self._pepper.matches(refresh_token, stored.digest):
                 raise invalid
-            if stored.revoked_at is not None or stored.expires_at <= now or client_id != stored.client_id:
+            if (
+                stored.revoked_at is not None
+                or stored.expires_at <= now
+                or client_id != stored.client_id
+            ):
                 raise invalid
             reused = not uow.refresh_tokens.mark_used(stored.id, now)
             if reused:
@@ -169,13 +177,17 @@ class TokenService:
             else:
                 subject = self._identity.subject_for_key(uow, stored.apikey_id)
                 if subject is None:
-                    raise TokenGrantError(BAD_REFRESH, "The identity behind the refresh token is no longer valid.")
+                    raise TokenGrantError(
+                        BAD_REFRESH, "The identity behind the refresh token is no longer valid."
+                    )
                 return self._issue(
                     subject, REFRESH_GRANT, client_id, stored.scope, apikey_id=stored.apikey_id,
                     family=(stored.family_id, stored.expires_at), uow=uow,
                 )  # fmt: skip
         # Outside the unit of work, so that the family's revocation is committed.
-        raise TokenGrantError(BAD_REFRESH, "The refresh token was already used; its family is revoked.")
+        raise TokenGrantError(
+            BAD_REFRESH, "The refresh token was already used; its family is revoked."
+        )
 
     def _issue(
         self,
@@ -211,7 +223,10 @@ class TokenService:
         if client_id is not None:
             refresh = secrets.token_urlsafe(48)
             # A family keeps the absolute lifetime of its first token: refreshing never extends it.
-            family_id, expires = family or (ids.new_uuid(), now + timedelta(seconds=self.settings.refresh_ttl))
+            family_id, expires = family or (
+                ids.new_uuid(),
+                now + timedelta(seconds=self.settings.refresh_ttl),
+            )
             record = RefreshToken(
                 id=ids.new_uuid(),
                 digest=self._pepper.digest(refresh),

@@ -96,4 +96,3 @@ def active(keys: list[SigningKey]) -> SigningKey | None:
 
 def published(keys: list[SigningKey], now: datetime) -> list[SigningKey]:
     return [k for k in keys if k.publish_until is None or k.publish_until >= now]
-

@@ -10,14 +10,16 @@ from fastapi.responses import JSONResponse
 from strongroom.api import pagination
 from strongroom.api.actions import iam_action
 from strongroom.api.deps import CurrentGuard, Services
-from strongroom.api.schemas.identity import CreateApiKeyBody, UpdateApiKeyBody, api_key_out
 from strongroom.api.query import flag, list_filter, sort_field
+from strongroom.api.schemas.identity import CreateApiKeyBody, UpdateApiKeyBody, api_key_out
 from strongroom.errors import Invalid
 from strongroom.identity.filters import API_KEY_ATTRIBUTES
 from strongroom.identity.models import ApiKey
 from strongroom.store.ports import ListQuery
 
 router = APIRouter()
+
+
 def _with_etag(body: dict[str, Any], key: ApiKey, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={"ETag": key.meta.entity_tag})
 
@@ -30,9 +32,14 @@ def create_api_key(
     entity_lock: Annotated[str | None, Header(alias="Entity-Lock")] = None,
     entity_disable: Annotated[str | None, Header(alias="Entity-Disable")] = None,
 ) -> JSONResponse:
-    spec = body.spec(locked=flag(entity_lock, "Entity-Lock"), disabled=flag(entity_disable, "Entity-Disable"))
+    spec = body.spec(
+        locked=flag(entity_lock, "Entity-Lock"), disabled=flag(entity_disable, "Entity-Disable")
+    )
     created = services.identity.create_api_key(
-        guard, iam_id=body.iam_id, account_id=body.account_id or guard.principal.account_id, spec=spec
+        guard,
+        iam_id=body.iam_id,
+        account_id=body.account_id or guard.principal.account_id,
+        spec=spec,
     )
     return _with_etag(api_key_out(created.key, value=created.value), created.key, 201)
 
@@ -47,11 +54,11 @@ def list_api_keys(
     pagesize: int | None = None,
     pagetoken: str | None = None,
     scope: Literal["entity", "account"] = "entity",
-    type: Literal["user", "serviceid"] | None = None,  # noqa: A002 - IBM's parameter name
+    type: Literal["user", "serviceid"] | None = None,
     sort: str | None = None,
     order: Literal["asc", "desc"] = "asc",
     include_history: bool = False,
-    filter: str | None = None,  # noqa: A002 - IBM's parameter name
+    filter: str | None = None,
 ) -> dict[str, Any]:
     limit = pagination.page_size(pagesize)
     offset = pagination.decode_token(pagetoken)
@@ -68,7 +75,8 @@ def list_api_keys(
     )
     page = services.identity.list_api_keys(guard, query)
     items = [
-        api_key_out(k, value=services.identity.reveal(k), include_history=include_history) for k in page.items
+        api_key_out(k, value=services.identity.reveal(k), include_history=include_history)
+        for k in page.items
     ]
     return {**pagination.links(request.url, offset, limit, page.has_more), "apikeys": items}
 
@@ -88,7 +96,7 @@ def get_api_keys_details(
 
 @router.get("/v1/apikeys/{id}", **iam_action("iam-identity.apikey.get"))
 def get_api_key(
-    id: str,  # noqa: A002 - IBM's parameter name
+    id: str,
     guard: CurrentGuard,
     services: Services,
     include_history: bool = False,
@@ -101,7 +109,7 @@ def get_api_key(
 
 @router.put("/v1/apikeys/{id}", **iam_action("iam-identity.apikey.update"))
 def update_api_key(
-    id: str,  # noqa: A002
+    id: str,
     body: UpdateApiKeyBody,
     guard: CurrentGuard,
     services: Services,
@@ -112,30 +120,34 @@ def update_api_key(
 
 
 @router.delete("/v1/apikeys/{id}", status_code=204, **iam_action("iam-identity.apikey.delete"))
-def delete_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:  # noqa: A002
+def delete_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:
     services.identity.delete_api_key(guard, id)
     return Response(status_code=204)
 
 
 @router.post("/v1/apikeys/{id}/lock", status_code=204, **iam_action("iam-identity.apikey.lock"))
-def lock_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:  # noqa: A002
+def lock_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:
     services.identity.set_api_key_flag(guard, id, locked=True)
     return Response(status_code=204)
 
 
 @router.delete("/v1/apikeys/{id}/lock", status_code=204, **iam_action("iam-identity.apikey.unlock"))
-def unlock_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:  # noqa: A002
+def unlock_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:
     services.identity.set_api_key_flag(guard, id, locked=False)
     return Response(status_code=204)
 
 
-@router.post("/v1/apikeys/{id}/disable", status_code=204, **iam_action("iam-identity.apikey.disable"))
-def disable_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:  # noqa: A002
+@router.post(
+    "/v1/apikeys/{id}/disable", status_code=204, **iam_action("iam-identity.apikey.disable")
+)
+def disable_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:
     services.identity.set_api_key_flag(guard, id, disabled=True)
     return Response(status_code=204)
 
 
-@router.delete("/v1/apikeys/{id}/disable", status_code=204, **iam_action("iam-identity.apikey.enable"))
-def enable_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:  # noqa: A002
+@router.delete(
+    "/v1/apikeys/{id}/disable", status_code=204, **iam_action("iam-identity.apikey.enable")
+)
+def enable_api_key(id: str, guard: CurrentGuard, services: Services) -> Response:
     services.identity.set_api_key_flag(guard, id, disabled=False)
     return Response(status_code=204)

@@ -61,7 +61,7 @@ def list_service_ids(
     sort: str | None = None,
     order: Literal["asc", "desc"] = "asc",
     include_history: bool = False,
-    filter: str | None = None,  # noqa: A002 - IBM's parameter name
+    filter: str | None = None,
     group_id: str | None = None,
     show_group_id: bool = False,
 ) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def list_service_ids(
 
 @router.get("/v1/serviceids/{id}", **iam_action("iam-identity.serviceid.get"))
 def get_service_id(
-    id: str,  # noqa: A002 - IBM's parameter name
+    id: str,
     guard: CurrentGuard,
     services: Services,
     include_history: bool = False,
@@ -96,7 +96,7 @@ def get_service_id(
 
 @router.put("/v1/serviceids/{id}", **iam_action("iam-identity.serviceid.update"))
 def update_service_id(
-    id: str,  # noqa: A002
+    id: str,
     body: UpdateServiceIdBody,
     guard: CurrentGuard,
     services: Services,
@@ -107,19 +107,25 @@ def update_service_id(
     return _with_etag(service_id_out(sid), sid)
 
 
-@router.delete("/v1/serviceids/{id}", status_code=204, **iam_action("iam-identity.serviceid.delete"))
-def delete_service_id(id: str, guard: CurrentGuard, services: Services) -> Response:  # noqa: A002
+@router.delete(
+    "/v1/serviceids/{id}", status_code=204, **iam_action("iam-identity.serviceid.delete")
+)
+def delete_service_id(id: str, guard: CurrentGuard, services: Services) -> Response:
     services.identity.delete_service_id(guard, id)
     return Response(status_code=204)
 
 
-@router.post("/v1/serviceids/{id}/lock", status_code=204, **iam_action("iam-identity.serviceid.lock"))
-def lock_service_id(id: str, guard: CurrentGuard, services: Services) -> Response:  # noqa: A002
+@router.post(
+    "/v1/serviceids/{id}/lock", status_code=204, **iam_action("iam-identity.serviceid.lock")
+)
+def lock_service_id(id: str, guard: CurrentGuard, services: Services) -> Response:
     services.identity.set_service_id_lock(guard, id, True)
     return Response(status_code=204)
 
 
-@router.delete("/v1/serviceids/{id}/lock", status_code=204, **iam_action("iam-identity.serviceid.unlock"))
-def unlock_service_id(id: str, guard: CurrentGuard, services: Services) -> Response:  # noqa: A002
+@router.delete(
+    "/v1/serviceids/{id}/lock", status_code=204, **iam_action("iam-identity.serviceid.unlock")
+)
+def unlock_service_id(id: str, guard: CurrentGuard, services: Services) -> Response:
     services.identity.set_service_id_lock(guard, id, False)
     return Response(status_code=204)

@@ -36,11 +36,17 @@ def _client(request: Request, services: Services) -> str | None:
         return None
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
-        raise TokenGrantError(BAD_CLIENT, "The token endpoint accepts only Basic client credentials.")
+        raise TokenGrantError(
+            BAD_CLIENT, "The token endpoint accepts only Basic client credentials."
+        )
     try:
-        client_id, _, secret = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        client_id, _, secret = (
+            base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        )
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise TokenGrantError(BAD_CLIENT, "The client credentials are not valid Basic credentials.") from exc
+        raise TokenGrantError(
+            BAD_CLIENT, "The client credentials are not valid Basic credentials."
+        ) from exc
     return services.tokens.client(client_id, secret)
 
 
@@ -53,7 +59,9 @@ async def _token(request: Request, services: Services) -> JSONResponse:
     if grant == APIKEY_GRANT:
         apikey = form.get("apikey")
         if not apikey:
-            raise TokenGrantError(BAD_REQUEST, "Provided API key is missing: send the form field `apikey`.")
+            raise TokenGrantError(
+                BAD_REQUEST, "Provided API key is missing: send the form field `apikey`."
+            )
         result = await run_in_threadpool(
             services.tokens.exchange_apikey, apikey, client_id=client_id, scope=form.get("scope")
         )
@@ -100,5 +108,17 @@ def discovery(services: Services) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
         "scopes_supported": ["ibm", "openid"],
-        "claims_supported": ["iam_id", "id", "realmid", "sub", "sub_type", "account", "iat", "exp", "iss", "scope", "client_id"],
+        "claims_supported": [
+            "iam_id",
+            "id",
+            "realmid",
+            "sub",
+            "sub_type",
+            "account",
+            "iat",
+            "exp",
+            "iss",
+            "scope",
+            "client_id",
+        ],
     }

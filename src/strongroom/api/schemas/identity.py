@@ -133,7 +133,9 @@ class UpdateServiceIdBody(_Body):
 
     def changes(self) -> ServiceIdChanges:
         crns = tuple(self.unique_instance_crns) if self.unique_instance_crns is not None else None
-        return ServiceIdChanges(name=self.name, description=self.description, unique_instance_crns=crns)
+        return ServiceIdChanges(
+            name=self.name, description=self.description, unique_instance_crns=crns
+        )
 
 
 def _leak(value: str | None) -> LeakAction:
@@ -154,7 +156,9 @@ def history_out(history: tuple[HistoryRecord, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def api_key_out(key: ApiKey, *, value: str | None = None, include_history: bool = False) -> dict[str, Any]:
+def api_key_out(
+    key: ApiKey, *, value: str | None = None, include_history: bool = False
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": key.id,
         "entity_tag": key.meta.entity_tag,

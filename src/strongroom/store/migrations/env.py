@@ -1,4 +1,4 @@
-"""Alembic environment: migrations run on the connection strongroom hands over (store/sql/migrate.py)."""
+"""Alembic environment: migrations run on the connection that store/sql/migrate.py hands over."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from strongroom.store.sql.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("strongroom runs its migrations itself; use `strongroom serve` or migrate.upgrade()")
+    raise RuntimeError(
+        "strongroom runs its migrations itself; use `strongroom serve` or migrate.upgrade()"
+    )
 
 context.configure(
     connection=connection,

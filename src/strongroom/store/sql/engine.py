@@ -54,7 +54,9 @@ def create_database(url: str, *, synchronous: str = "FULL") -> Database:
     if parsed.get_backend_name() == "postgresql":
         engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         return Database(engine=engine, write_lock=None, serialize_all=False)
-    raise ValueError(f"unsupported database `{parsed.get_backend_name()}`; use sqlite or postgresql")
+    raise ValueError(
+        f"unsupported database `{parsed.get_backend_name()}`; use sqlite or postgresql"
+    )
 
 
 def _sqlite(url: str, memory: bool, synchronous: str) -> Database:

@@ -3,15 +3,17 @@ co/sw/ew compare case-insensitively, eq/ne exactly, on both dialects."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from strongroom.identity.filters import Condition, Expr
 
 
-def to_sql(expr: Expr, columns: Mapping[str, sa.ColumnElement[Any]]) -> sa.ColumnElement[bool]:
+def to_sql(
+    expr: Expr, columns: ReadOnlyColumnCollection[str, sa.Column[Any]]
+) -> sa.ColumnElement[bool]:
     if not isinstance(expr, Condition):
         left, right = to_sql(expr.left, columns), to_sql(expr.right, columns)
         return sa.and_(left, right) if expr.operator == "and" else sa.or_(left, right)

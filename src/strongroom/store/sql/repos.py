@@ -73,7 +73,9 @@ def _meta_in(row: Any) -> Versioned:
     )
 
 
-def _page(conn: sa.Connection, stmt: sa.Select[Any], query: ListQuery, table: sa.Table) -> tuple[list[Any], bool]:
+def _page(
+    conn: sa.Connection, stmt: sa.Select[Any], query: ListQuery, table: sa.Table
+) -> tuple[list[Any], bool]:
     column = table.c[query.sort]
     order = column.desc() if query.descending else column.asc()
     # The id breaks ties so that pages never overlap or skip.
@@ -104,7 +106,9 @@ class SqlAccounts:
         return Account(row.id, row.name, row.owner_iam_id, row.created_at, row.state)
 
     def count(self) -> int:
-        return int(self.conn.execute(sa.select(sa.func.count()).select_from(t.accounts)).scalar_one())
+        return int(
+            self.conn.execute(sa.select(sa.func.count()).select_from(t.accounts)).scalar_one()
+        )
 
 
 class SqlUsers:
@@ -127,7 +131,9 @@ class SqlUsers:
         row = self.conn.execute(sa.select(t.users).where(t.users.c.iam_id == iam_id)).first()
         if row is None:
             return None
-        return User(row.iam_id, row.email, row.given_name, row.family_name, row.created_at, row.realm)
+        return User(
+            row.iam_id, row.email, row.given_name, row.family_name, row.created_at, row.realm
+        )
 
     def add_membership(self, membership: Membership) -> None:
         self.conn.execute(
@@ -147,7 +153,9 @@ class SqlUsers:
         ).first()
         if row is None:
             return None
-        return Membership(row.account_id, row.iam_id, AccountRole(row.role), row.created_at, row.state)
+        return Membership(
+            row.account_id, row.iam_id, AccountRole(row.role), row.created_at, row.state
+        )
 
 
 class SqlServiceIds:
@@ -184,7 +192,9 @@ class SqlServiceIds:
         self.conn.execute(t.service_ids.insert().values(**self._values(service_id)))
 
     def get(self, service_id: str) -> ServiceId | None:
-        row = self.conn.execute(sa.select(t.service_ids).where(t.service_ids.c.id == service_id)).first()
+        row = self.conn.execute(
+            sa.select(t.service_ids).where(t.service_ids.c.id == service_id)
+        ).first()
         return None if row is None else self._model(row)
 
     def get_by_iam_id(self, iam_id: str) -> ServiceId | None:
@@ -212,7 +222,12 @@ class SqlServiceIds:
         return result.rowcount == 1
 
     def delete(self, service_id: str) -> bool:
-        return self.conn.execute(t.service_ids.delete().where(t.service_ids.c.id == service_id)).rowcount == 1
+        return (
+            self.conn.execute(
+                t.service_ids.delete().where(t.service_ids.c.id == service_id)
+            ).rowcount
+            == 1
+        )
 
     def count(self, account_id: str) -> int:
         s = t.service_ids
@@ -293,7 +308,9 @@ class SqlApiKeys:
     def update(self, key: ApiKey, expected_tag: str) -> bool:
         k = t.api_keys
         result = self.conn.execute(
-            k.update().where(k.c.id == key.id, k.c.entity_tag == expected_tag).values(**self._values(key))
+            k.update()
+            .where(k.c.id == key.id, k.c.entity_tag == expected_tag)
+            .values(**self._values(key))
         )
         return result.rowcount == 1
 
@@ -328,14 +345,23 @@ class SqlSigningKeys:
     def all(self) -> list[SigningKey]:
         rows = self.conn.execute(sa.select(t.signing_keys).order_by(t.signing_keys.c.created_at))
         return [
-            SigningKey(r.kid, r.created_at, r.sealed_private_key, r.public_jwk, r.retired_at, r.publish_until)
+            SigningKey(
+                r.kid,
+                r.created_at,
+                r.sealed_private_key,
+                r.public_jwk,
+                r.retired_at,
+                r.publish_until,
+            )
             for r in rows
         ]
 
     def retire(self, kid: str, retired_at: datetime, publish_until: datetime) -> None:
         s = t.signing_keys
         self.conn.execute(
-            s.update().where(s.c.kid == kid).values(retired_at=retired_at, publish_until=publish_until)
+            s.update()
+            .where(s.c.kid == kid)
+            .values(retired_at=retired_at, publish_until=publish_until)
         )
 
     def delete_unpublished(self, now: datetime) -> int:
@@ -387,7 +413,9 @@ class SqlRefreshTokens:
     def revoke_family(self, family_id: str, when: datetime) -> int:
         r = t.refresh_tokens
         return self.conn.execute(
-            r.update().where(r.c.family_id == family_id, r.c.revoked_at.is_(None)).values(revoked_at=when)
+            r.update()
+            .where(r.c.family_id == family_id, r.c.revoked_at.is_(None))
+            .values(revoked_at=when)
         ).rowcount
 
 

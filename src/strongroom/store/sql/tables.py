@@ -82,7 +82,9 @@ service_ids = sa.Table(
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("iam_id", sa.String(128), nullable=False, unique=True),
-    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("description", sa.Text(), nullable=False),
     sa.Column("unique_instance_crns", sa.JSON(), nullable=False),
@@ -94,7 +96,9 @@ api_keys = sa.Table(
     "api_keys",
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
     sa.Column("iam_id", sa.String(128), nullable=False, index=True),
     sa.Column("owner_kind", sa.String(16), nullable=False),
     sa.Column("name", sa.String(255), nullable=False),

@@ -11,6 +11,14 @@ from strongroom.store.sql.engine import Database
 
 
 class SqlUnitOfWork:
+    accounts: repos.SqlAccounts
+    users: repos.SqlUsers
+    service_ids: repos.SqlServiceIds
+    api_keys: repos.SqlApiKeys
+    signing_keys: repos.SqlSigningKeys
+    refresh_tokens: repos.SqlRefreshTokens
+    meta: repos.SqlMeta
+
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
         self._write = write
