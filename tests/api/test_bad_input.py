@@ -197,10 +197,14 @@ def test_if_match_rules(server: LiveServer, http: httpx.Client, bearer: dict[str
 def test_bad_ids_and_headers(
     server: LiveServer, http: httpx.Client, bearer: dict[str, str]
 ) -> None:
-    for url in ("/v1/serviceids/ServiceId-nope", "/v1/apikeys/ApiKey-nope", "/v1/apikeys/%00%ff"):
+    for url in ("/v1/serviceids/ServiceId-nope", "/v1/apikeys/ApiKey-nope", "/v1/apikeys/%ff%fe"):
         response = http.get(url, headers=bearer)
         assert response.status_code == 404
         assert url.rsplit("/", 1)[1].split("%")[0] in response.json()["errors"][0]["message"]
+    for url in ("/v1/apikeys/%00", "/v1/serviceids/?name=a%00b"):
+        assert_envelope(http.get(url, headers=bearer), 400, "NUL")
+    nul_body = {"account_id": server.account_id, "name": "a\x00b"}
+    assert_envelope(http.post("/v1/serviceids/", json=nul_body, headers=bearer), 400, "NUL")
     assert_envelope(
         http.post(
             "/v1/serviceids/",

@@ -109,13 +109,14 @@ def respond(
 
 def _validation_message(exc: RequestValidationError) -> str:
     first = exc.errors()[0] if exc.errors() else {}
-    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body",)) or "the request"
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "the request body"
     kind = first.get("type", "")
     if kind == "json_invalid":
         return "the request body is not valid JSON"
     if kind == "missing":
         return f"`{where}` is required"
-    return f"`{where}`: {first.get('msg', 'is not valid').lower()}"
+    detail = str(first.get("msg", "is not valid")).removeprefix("Value error, ")
+    return f"`{where}`: {detail[:1].lower()}{detail[1:]}"
 
 
 def install(app: FastAPI) -> None:

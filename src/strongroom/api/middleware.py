@@ -39,9 +39,23 @@ class RequestContext:
                 ]
             await send(message)
 
+        # PostgreSQL text cannot hold NUL; refusing it here keeps both backends alike.
+        target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if b"%00" in target or b"\x00" in target:
+            await _refuse(
+                scope,
+                send_with_trace,
+                trace,
+                400,
+                "bad_request",
+                "the URL contains a NUL character",
+            )
+            return
+
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await _too_large(scope, send_with_trace, trace, self.max_body_bytes)
+            message = f"the request body is larger than {self.max_body_bytes} bytes"
+            await _refuse(scope, send_with_trace, trace, 413, "request_too_large", message)
             return
 
         received = 0
@@ -59,24 +73,23 @@ class RequestContext:
         await self.app(scope, counting_receive, send_with_trace)
 
 
-async def _too_large(scope: Scope, send: Any, trace: str, limit: int) -> None:
+async def _refuse(
+    scope: Scope, send: Any, trace: str, status: int, code: str, message: str
+) -> None:
+    """An error answered before the app runs, in the same envelope api/errors.py uses."""
     body = json.dumps(
         {
             "trace": trace,
             "errors": [
-                {
-                    "code": "request_too_large",
-                    "message": f"the request body is larger than {limit} bytes",
-                    "more_info": "docs/user-guide.md#errors",
-                }
+                {"code": code, "message": message, "more_info": "docs/user-guide.md#errors"}
             ],
-            "status_code": 413,
+            "status_code": status,
         }
     ).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -7,9 +7,9 @@ fields are refused with a 400 that names the field.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from strongroom.identity.models import ApiKey, HistoryRecord, LeakAction, ServiceId
 from strongroom.identity.service import ApiKeyChanges, NewApiKey, ServiceIdChanges
@@ -32,8 +32,23 @@ def parse_time(value: str | None, field: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _no_nul(value: Any) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    @model_validator(mode="after")
+    def _refuse_nul(self) -> Self:
+        # PostgreSQL text cannot hold NUL; refusing it for every backend keeps them alike.
+        for name in type(self).model_fields:
+            _no_nul(getattr(self, name))
+        return self
 
 
 class CreateApiKeyBody(_Body):
