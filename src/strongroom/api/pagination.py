@@ -37,9 +37,13 @@ def decode_token(token: str | None) -> int:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
-    if not raw.startswith("o") or not raw[1:].isdigit() or int(raw[1:]) > MAX_OFFSET:
+    digits = raw[1:]
+    # ASCII digits only, and few of them: int() takes other Unicode digits and huge strings badly.
+    if not raw.startswith("o") or not (digits.isascii() and digits.isdigit()) or len(digits) > 8:
         raise Invalid(f"pagetoken `{token[:64]}` is not one this server issued", field="pagetoken")
-    return int(raw[1:])
+    if int(digits) > MAX_OFFSET:
+        raise Invalid(f"pagetoken `{token[:64]}` is not one this server issued", field="pagetoken")
+    return int(digits)
 
 
 def links(url: URL, offset: int, limit: int, has_more: bool) -> dict[str, Any]:

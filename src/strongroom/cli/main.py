@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import typer
 
+from strongroom.cli import iam
 from strongroom.cli.serve import serve
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="strongroom: IAM and key management.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="strongroom: IAM and key management."
+)
 app.command()(serve)
+app.command()(iam.login)
+app.command()(iam.logout)
+app.add_typer(iam.app, name="iam")
 
 
 @app.callback()

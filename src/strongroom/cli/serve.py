@@ -78,12 +78,12 @@ def announce(url: str, first: NewAccount) -> None:
 
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="address to listen on [default: 127.0.0.1]")
+        str | None, typer.Option(help="address to listen on (default 127.0.0.1)")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on [default: 8080]")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on (default 8080)")] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="where the SQLite database and root key live [default: ./.strongroom]"),
+        typer.Option(help="where the SQLite database and root key live (default ./.strongroom)"),
     ] = None,
     database_url: Annotated[
         str | None,
