@@ -14,7 +14,7 @@ from strongroom.config import MIN_CALLER_APIKEY_LENGTH
 
 PREFIX = "srk-"
 MAX_LENGTH = 512
-_ALLOWED = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
+_ALLOWED = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces (used with fullmatch)
 
 
 def generate() -> str:
@@ -27,6 +27,6 @@ def caller_value_problem(value: str) -> str | None:
         return f"an API key value must be at least {MIN_CALLER_APIKEY_LENGTH} characters"
     if len(value) > MAX_LENGTH:
         return f"an API key value must be at most {MAX_LENGTH} characters"
-    if not _ALLOWED.match(value):
+    if not _ALLOWED.fullmatch(value):
         return "an API key value may hold only printable ASCII characters without spaces"
     return None

@@ -16,6 +16,7 @@ OPERATORS = frozenset({"eq", "ne", "co", "sw", "ew"})
 SERVICE_ID_ATTRIBUTES = ("name", "description", "id", "iam_id", "created_by")
 API_KEY_ATTRIBUTES = ("name", "description", "id", "iam_id", "created_by")
 MAX_LENGTH = 1024
+MAX_DEPTH = 16  # nesting of parentheses; deeper filters are refused, not recursed into
 
 
 class FilterError(ValueError):
@@ -68,6 +69,7 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.attributes = attributes
+        self.depth = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -101,7 +103,11 @@ class _Parser:
     def factor(self) -> Expr:
         kind, text = self.take()
         if kind == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise FilterError(f"the filter nests parentheses deeper than {MAX_DEPTH}")
             inner = self.expression()
+            self.depth -= 1
             closing = self.peek()
             if closing is None or closing[0] != ")":
                 raise FilterError("a `(` in the filter is not closed")
@@ -134,7 +140,8 @@ def parse(text: str, attributes: Iterable[str]) -> Expr:
 
 
 def evaluate(expr: Expr, values: dict[str, str]) -> bool:
-    """Reference semantics (the SQL adapter must agree): co/sw/ew ignore case, eq/ne do not."""
+    """Reference semantics (the SQL adapter must agree): co/sw/ew ignore case as str.casefold
+    does, eq/ne compare exactly."""
     if isinstance(expr, Junction):
         if expr.operator == "and":
             return evaluate(expr.left, values) and evaluate(expr.right, values)
@@ -144,7 +151,7 @@ def evaluate(expr: Expr, values: dict[str, str]) -> bool:
         return have == expr.value
     if expr.operator == "ne":
         return have != expr.value
-    have, want = have.lower(), expr.value.lower()
+    have, want = have.casefold(), expr.value.casefold()
     if expr.operator == "co":
         return want in have
     if expr.operator == "sw":

@@ -147,5 +147,5 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, write: bool = False) -> UnitOfWork:
-        """A fresh unit of work; `write=True` takes the write lock first (SQLite: BEGIN IMMEDIATE)."""
+        """A fresh unit of work; `write=True` locks for writing first (SQLite: BEGIN IMMEDIATE)."""
         ...

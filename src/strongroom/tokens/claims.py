@@ -1,4 +1,4 @@
-"""Access-token claims in IBM's shape (spec §3.3) and the Principal a verified token yields. Pure."""
+"""Access-token claims in IBM's shape (spec §3.3); the Principal a verified token yields. Pure."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Translate a parsed list filter (identity/filters.py) into SQL with the same semantics:
-co/sw/ew compare case-insensitively, eq/ne exactly, on both dialects."""
+"""Translate a parsed list filter (identity/filters.py) into SQL with the same semantics as its
+reference evaluator: co/sw/ew ignore case (casefold), eq/ne compare exactly, on both dialects."""
 
 from __future__ import annotations
 
@@ -22,9 +22,13 @@ def to_sql(
         return column == expr.value
     if expr.operator == "ne":
         return column != expr.value
-    lowered, value = sa.func.lower(column), expr.value.lower()
+    # co/sw/ew ignore case as str.casefold does: against the stored folded copy where there is
+    # one (free text), else lower() (identifiers, which are ASCII).
+    folded_name = f"{expr.attribute}_folded"
+    folded = columns[folded_name] if folded_name in columns else sa.func.lower(column)
+    value = expr.value.casefold()
     if expr.operator == "co":
-        return lowered.contains(value, autoescape=True)
+        return folded.contains(value, autoescape=True)
     if expr.operator == "sw":
-        return lowered.startswith(value, autoescape=True)
-    return lowered.endswith(value, autoescape=True)
+        return folded.startswith(value, autoescape=True)
+    return folded.endswith(value, autoescape=True)

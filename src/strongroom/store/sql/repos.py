@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,10 +25,16 @@ from strongroom.store.sql import tables as t
 from strongroom.store.sql.filters import to_sql
 
 
+def _utc_iso(when: datetime) -> str:
+    if when.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return when.astimezone(UTC).isoformat()
+
+
 def _history_out(history: tuple[HistoryRecord, ...]) -> list[dict[str, Any]]:
     return [
         {
-            "timestamp": r.timestamp.isoformat(),
+            "timestamp": _utc_iso(r.timestamp),
             "iam_id": r.iam_id,
             "iam_id_account": r.iam_id_account,
             "action": r.action,
@@ -76,7 +82,9 @@ def _meta_in(row: Any) -> Versioned:
 def _page(
     conn: sa.Connection, stmt: sa.Select[Any], query: ListQuery, table: sa.Table
 ) -> tuple[list[Any], bool]:
-    column = table.c[query.sort]
+    column: Any = table.c[query.sort]
+    if conn.dialect.name == "postgresql" and isinstance(column.type, sa.String):
+        column = column.collate("C")  # byte order, as SQLite sorts: pages agree across backends
     order = column.desc() if query.descending else column.asc()
     # The id breaks ties so that pages never overlap or skip.
     stmt = stmt.order_by(order, table.c.id.asc()).offset(query.offset).limit(query.limit + 1)
@@ -170,6 +178,8 @@ class SqlServiceIds:
             "account_id": sid.account_id,
             "name": sid.name,
             "description": sid.description,
+            "name_folded": sid.name.casefold(),
+            "description_folded": sid.description.casefold(),
             "unique_instance_crns": list(sid.unique_instance_crns),
             "locked": sid.locked,
             **_meta_out(sid.meta),
@@ -248,6 +258,8 @@ class SqlApiKeys:
             "owner_kind": key.owner_kind.value,
             "name": key.name,
             "description": key.description,
+            "name_folded": key.name.casefold(),
+            "description_folded": key.description.casefold(),
             "value_digest": key.value_digest,
             "sealed_value": key.sealed_value,
             "locked": key.locked,

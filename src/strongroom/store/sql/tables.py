@@ -77,6 +77,15 @@ def _versioned() -> list[sa.Column[Any]]:
     ]
 
 
+def _folded() -> list[sa.Column[Any]]:
+    """Case-folded copies (Python's str.casefold) that the case-insensitive list filters match
+    against, so both dialects fold case exactly alike, beyond ASCII too."""
+    return [
+        sa.Column("name_folded", sa.Text(), nullable=False),
+        sa.Column("description_folded", sa.Text(), nullable=False),
+    ]
+
+
 service_ids = sa.Table(
     "service_ids",
     metadata,
@@ -87,6 +96,7 @@ service_ids = sa.Table(
     ),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("description", sa.Text(), nullable=False),
+    *_folded(),
     sa.Column("unique_instance_crns", sa.JSON(), nullable=False),
     sa.Column("locked", sa.Boolean(), nullable=False),
     *_versioned(),
@@ -103,6 +113,7 @@ api_keys = sa.Table(
     sa.Column("owner_kind", sa.String(16), nullable=False),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("description", sa.Text(), nullable=False),
+    *_folded(),
     # HMAC-SHA-256 of the value under the server pepper; the value itself is never stored.
     sa.Column("value_digest", sa.String(64), nullable=False, unique=True),
     sa.Column("sealed_value", sa.LargeBinary(), nullable=True),
