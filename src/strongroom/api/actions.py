@@ -23,7 +23,7 @@ class _BindAction:
     def __init__(self, action: str) -> None:
         self.action = action
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:
         request.state.iam_action = self.action
 
 

@@ -1,4 +1,8 @@
-"""Request dependencies: the container, the verified caller, and the route's Guard."""
+"""Request dependencies: the container, the verified caller, and the route's Guard.
+
+They are `async def` on purpose: each is CPU-only (an attribute read, an RS256 verify), and a
+plain `def` dependency costs a thread-pool round trip per request (docs/benchmarks.md).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,12 @@ from strongroom.errors import Unauthenticated
 from strongroom.tokens.claims import Principal
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
     found: Container = request.app.state.container
     return found
 
 
-def principal(request: Request, c: Annotated[Container, Depends(container)]) -> Principal:
+async def principal(request: Request, c: Annotated[Container, Depends(container)]) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         raise Unauthenticated("the Authorization header is missing; send `Bearer <access token>`")
@@ -27,7 +31,7 @@ def principal(request: Request, c: Annotated[Container, Depends(container)]) -> 
     return c.tokens.verify(token.strip())
 
 
-def guard(
+async def guard(
     request: Request,
     caller: Annotated[Principal, Depends(principal)],
     c: Annotated[Container, Depends(container)],
