@@ -47,12 +47,10 @@ class Guard:
         self.principal = principal
         self.action = action
         self._authorizer = authorizer
-        self.checked = False
 
     def require(self, resource: Resource, *, missing: NotFound | None = None) -> None:
         """Raise unless permitted. An object addressed by id in another account answers exactly
         as a missing one would (`missing`), so existence elsewhere is never disclosed."""
-        self.checked = True
         if self._authorizer.is_permitted(self.principal, self.action, resource):
             return
         if missing is not None and resource.account_id != self.principal.account_id:

@@ -15,7 +15,8 @@ from strongroom.authz import AccountScopeAuthorizer
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
 from strongroom.errors import ConfigurationError
-from strongroom.identity.service import IdentityService, NewAccount
+from strongroom.identity.requests import NewAccount
+from strongroom.identity.service import IdentityService
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
 from strongroom.store.sql.uow import SqlUnitOfWorkFactory

@@ -17,7 +17,7 @@ from rich.console import Console
 from strongroom import bootstrap
 from strongroom.config import Settings
 from strongroom.errors import ConfigurationError
-from strongroom.identity.service import NewAccount
+from strongroom.identity.requests import NewAccount
 
 console = Console()
 

@@ -12,7 +12,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from strongroom.identity.models import ApiKey, HistoryRecord, LeakAction, ServiceId
-from strongroom.identity.service import ApiKeyChanges, NewApiKey, ServiceIdChanges
+from strongroom.identity.requests import ApiKeyChanges, NewApiKey, ServiceIdChanges
 
 LeakActionName = Literal["none", "disable", "delete"]
 

@@ -6,7 +6,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import Self
 
-from strongroom.store.sql import repos
+from strongroom.store.sql import repos, server_repos
 from strongroom.store.sql.engine import Database
 
 
@@ -15,9 +15,9 @@ class SqlUnitOfWork:
     users: repos.SqlUsers
     service_ids: repos.SqlServiceIds
     api_keys: repos.SqlApiKeys
-    signing_keys: repos.SqlSigningKeys
-    refresh_tokens: repos.SqlRefreshTokens
-    meta: repos.SqlMeta
+    signing_keys: server_repos.SqlSigningKeys
+    refresh_tokens: server_repos.SqlRefreshTokens
+    meta: server_repos.SqlMeta
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -41,9 +41,9 @@ class SqlUnitOfWork:
         self.users = repos.SqlUsers(conn)
         self.service_ids = repos.SqlServiceIds(conn)
         self.api_keys = repos.SqlApiKeys(conn)
-        self.signing_keys = repos.SqlSigningKeys(conn)
-        self.refresh_tokens = repos.SqlRefreshTokens(conn)
-        self.meta = repos.SqlMeta(conn)
+        self.signing_keys = server_repos.SqlSigningKeys(conn)
+        self.refresh_tokens = server_repos.SqlRefreshTokens(conn)
+        self.meta = server_repos.SqlMeta(conn)
         return self
 
     def __exit__(
