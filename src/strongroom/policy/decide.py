@@ -1,0 +1,75 @@
+"""`decide(request, policy_set) -> Decision`, and the explanation of a denial.
+
+The combination rule has one row, because IAM has no deny policies: any active policy that
+matches subject, resource and rule, and holds a role granting the action on the resource's
+service, permits; otherwise the request is denied.
+"""
+
+from __future__ import annotations
+
+from strongroom.policy.compile import CompiledPolicy, PolicySet, subject_keys
+from strongroom.policy.model import Decision, Request
+
+
+def _service(request: Request) -> str:
+    """The service the action is done in: the resource's, else the action's own prefix."""
+    return request.resource.get("serviceName") or request.action.split(".", 1)[0]
+
+
+def _grants(policy: CompiledPolicy, policy_set: PolicySet, service: str, action: str) -> bool:
+    return any(policy_set.grants(role, service, action) for role in policy.policy.roles)
+
+
+def decide(request: Request, policy_set: PolicySet) -> Decision:
+    account = request.resource.get("accountId")
+    if not account:
+        return Decision(False, (), "the resource names no `accountId`")
+    service = _service(request)
+    keys = subject_keys(request)
+    permitting = tuple(
+        candidate.policy.id
+        for candidate in policy_set.candidates(account, keys)
+        if _grants(candidate, policy_set, service, request.action)
+        and candidate.matches(request, policy_set.kind_of)
+    )
+    if permitting:
+        return Decision(True, permitting, f"permitted by {', '.join(permitting)}")
+    return Decision(False, (), explain_denial(request, policy_set, account, service))
+
+
+def explain_denial(request: Request, policy_set: PolicySet, account: str, service: str) -> str:
+    """Why nothing permitted: no policy for the subject, none on the resource, or weak roles."""
+    action = request.action
+    subject = request.subject
+    who = subject.iam_id or subject.attributes.get("serviceName", "the subject")
+    candidates = list(policy_set.candidates(account, subject_keys(request)))
+    if not candidates:
+        return f"no policy in account `{account}` names `{who}` or its access groups"
+    on_resource = [c for c in candidates if c.matches(request, policy_set.kind_of)]
+    if not on_resource:
+        return (
+            f"{len(candidates)} policies name `{who}`,"
+            " but none matches this resource and its conditions"
+        )
+    needed = _roles_granting(policy_set, service, action)
+    held = sorted({_role_name(policy_set, service, r) for c in on_resource for r in c.policy.roles})
+    need_text = " or ".join(needed) if needed else "a role no catalog defines"
+    return (
+        f"a policy matches the resource but grants only {', '.join(held)};"
+        f" `{action}` needs {need_text}"
+    )
+
+
+def _roles_granting(policy_set: PolicySet, service: str, action: str) -> list[str]:
+    found = policy_set.catalog.service(service)
+    if found is None:
+        return []
+    return sorted(role.name for role in found.roles.values() if action in role.actions)
+
+
+def _role_name(policy_set: PolicySet, service: str, role: str) -> str:
+    """A role's short name on `service` (`Viewer`, `ReaderPlus`; a custom role's own name)."""
+    found = policy_set.catalog.service(service)
+    if found is not None and role in found.roles:
+        return found.roles[role].name
+    return role.rsplit(":", 1)[-1]
