@@ -77,8 +77,13 @@ def store_works(db: Database) -> None:
         assert r.accounts.get(account.id) == account
 
 
-def test_head_is_the_foundation() -> None:
-    assert migrate.head_revision() == "0001"
+def test_migrations_form_one_line_of_history() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    chain = [s.revision for s in scripts.walk_revisions()]  # head first
+    assert chain == [f"{n:04d}" for n in range(len(chain), 0, -1)]
+    assert migrate.head_revision() == chain[0] == "0002"
 
 
 def test_upgrade_on_an_empty_database(database: Database) -> None:

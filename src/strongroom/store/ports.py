@@ -7,11 +7,11 @@ concurrency): `update` returns False when another writer got there first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from strongroom.identity.filters import Expr
 from strongroom.identity.models import Account, ApiKey, Membership, ServiceId, User
@@ -62,6 +62,67 @@ class RefreshToken:
     expires_at: datetime
     used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPolicy:
+    """A policy as IAM Policy Management keeps it (spec §6.1, §6.2).
+
+    `document` is exactly what the client sent (subject, resource, control or roles, rule,
+    pattern, description), so reads echo it unchanged (spec §1 fact 9). The `subject_*`,
+    `service_*` columns are copies taken from it for the list filters.
+    """
+
+    id: str
+    account_id: str
+    type: str  # access | authorization
+    version: str  # v1 | v2: which API family wrote it (its href)
+    document: Mapping[str, Any]
+    subject_iam_id: str | None
+    subject_group_id: str | None
+    subject_service: str | None  # authorization policies: the calling service
+    service_name: str | None
+    service_type: str | None
+    state: str  # active | deleted
+    created_at: datetime
+    created_by_id: str
+    last_modified_at: datetime
+    last_modified_by_id: str
+    entity_tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRole:
+    """A custom role: an account's name for a set of one service's actions (spec §6.3)."""
+
+    id: str
+    account_id: str
+    name: str
+    service_name: str
+    display_name: str
+    description: str
+    actions: tuple[str, ...]
+    crn: str
+    created_at: datetime
+    created_by_id: str
+    last_modified_at: datetime
+    last_modified_by_id: str
+    entity_tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyQuery:
+    account_id: str
+    iam_id: str | None = None
+    access_group_id: str | None = None
+    type: str | None = None
+    service_type: str | None = None
+    service_name: str | None = None
+    state: str | None = "active"
+    sort: str = "created_at"
+    descending: bool = False
+    offset: int = 0
+    limit: int = 50
 
 
 class AccountRepo(Protocol):
@@ -119,6 +180,33 @@ class MetaRepo(Protocol):
     def put_new(self, key: str, value: str) -> bool: ...
 
 
+class PolicyRepo(Protocol):
+    def add(self, policy: StoredPolicy) -> None: ...
+    def get(self, policy_id: str) -> StoredPolicy | None: ...
+    def update(self, policy: StoredPolicy, expected_tag: str) -> bool: ...
+    def delete(self, policy_id: str) -> bool: ...
+    def list(self, query: PolicyQuery) -> Page[StoredPolicy]: ...
+    def active_in(self, account_id: str) -> Sequence[StoredPolicy]: ...
+    def count(self, account_id: str) -> int: ...
+
+
+class RoleRepo(Protocol):
+    def add(self, role: StoredRole) -> None: ...
+    def get(self, role_id: str) -> StoredRole | None: ...
+    def get_by_name(self, account_id: str, name: str) -> StoredRole | None: ...
+    def update(self, role: StoredRole, expected_tag: str) -> bool: ...
+    def delete(self, role_id: str) -> bool: ...
+    def list(self, account_id: str, service_name: str | None = None) -> Sequence[StoredRole]: ...
+
+
+class RevisionRepo(Protocol):
+    """Each account's access revision: bumped in the same transaction as every change to its
+    policies, roles or memberships, so a cache keyed by it is never stale after a commit."""
+
+    def current(self, account_id: str) -> int: ...
+    def bump(self, account_id: str) -> int: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so that an adapter may expose its own (narrower) repository types.
     @property
@@ -135,6 +223,12 @@ class UnitOfWork(Protocol):
     def refresh_tokens(self) -> RefreshTokenRepo: ...
     @property
     def meta(self) -> MetaRepo: ...
+    @property
+    def policies(self) -> PolicyRepo: ...
+    @property
+    def roles(self) -> RoleRepo: ...
+    @property
+    def revisions(self) -> RevisionRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

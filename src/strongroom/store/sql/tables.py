@@ -160,3 +160,55 @@ server_meta = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
 )
+
+
+policies = sa.Table(
+    "policies",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("version", sa.String(4), nullable=False),
+    # NOTE: exactly what the client sent; reads echo it (spec §1 fact 9). Never rewrite it.
+    sa.Column("document", sa.JSON(), nullable=False),
+    sa.Column("subject_iam_id", sa.String(255), nullable=True, index=True),
+    sa.Column("subject_group_id", sa.String(255), nullable=True, index=True),
+    sa.Column("subject_service", sa.String(255), nullable=True),
+    sa.Column("service_name", sa.String(255), nullable=True),
+    sa.Column("service_type", sa.String(32), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by_id", sa.String(128), nullable=False),
+    sa.Column("last_modified_at", UTCDateTime(), nullable=False),
+    sa.Column("last_modified_by_id", sa.String(128), nullable=False),
+    sa.Column("entity_tag", sa.String(64), nullable=False),
+)
+
+custom_roles = sa.Table(
+    "custom_roles",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("service_name", sa.String(255), nullable=False),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("actions", sa.JSON(), nullable=False),
+    sa.Column("crn", sa.String(512), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by_id", sa.String(128), nullable=False),
+    sa.Column("last_modified_at", UTCDateTime(), nullable=False),
+    sa.Column("last_modified_by_id", sa.String(128), nullable=False),
+    sa.Column("entity_tag", sa.String(64), nullable=False),
+    # A custom role's name is unique in its account (spec §6.3: duplicate name -> 409).
+    sa.UniqueConstraint("account_id", "name", name="uq_custom_roles_account_id_name"),
+)
+
+account_revisions = sa.Table(
+    "account_revisions",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("revision", sa.BigInteger(), nullable=False),
+)

@@ -6,7 +6,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import Self
 
-from strongroom.store.sql import repos, server_repos
+from strongroom.store.sql import access_repos, repos, server_repos
 from strongroom.store.sql.engine import Database
 
 
@@ -18,6 +18,9 @@ class SqlUnitOfWork:
     signing_keys: server_repos.SqlSigningKeys
     refresh_tokens: server_repos.SqlRefreshTokens
     meta: server_repos.SqlMeta
+    policies: access_repos.SqlPolicies
+    roles: access_repos.SqlRoles
+    revisions: access_repos.SqlRevisions
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -44,6 +47,9 @@ class SqlUnitOfWork:
         self.signing_keys = server_repos.SqlSigningKeys(conn)
         self.refresh_tokens = server_repos.SqlRefreshTokens(conn)
         self.meta = server_repos.SqlMeta(conn)
+        self.policies = access_repos.SqlPolicies(conn)
+        self.roles = access_repos.SqlRoles(conn)
+        self.revisions = access_repos.SqlRevisions(conn)
         return self
 
     def __exit__(
