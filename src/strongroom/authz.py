@@ -4,17 +4,27 @@ Call sites hold a `Guard` (principal + the route's action + an Authorizer) and c
 `guard.require(resource)` once they know which resource is touched. Which Authorizer sits
 behind the guard is chosen in `bootstrap`; call sites do not change when it does.
 
-`AccountScopeAuthorizer` is the rule until the policy engine lands (issue: policy engine):
-a caller may act only inside its own account.
+`LocalAuthorizer` decides with the policy engine in process. It keeps each account's compiled
+policy set keyed by the account's access revision:
+- a change made through this node invalidates the entry at once (`invalidate`, called after the
+  change commits), so a check after an acknowledged write on the same node sees it;
+- a change made through another node is seen when the entry is next revalidated against the
+  stored revision, at most `max_staleness` seconds later (docs/architecture.md, "Consistency").
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from strongroom.access.records import custom_role_model, to_model
+from strongroom.clock import Clock
 from strongroom.errors import Forbidden, NotFound
+from strongroom.policy import Catalog, PolicySet, Request, Subject, compile_policies, decide
+from strongroom.store.ports import UnitOfWorkFactory
 from strongroom.tokens.claims import Principal
 
 
@@ -28,16 +38,80 @@ class Resource:
     resource: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
 
+    def attributes_for_policies(self) -> dict[str, str]:
+        attrs = {"accountId": self.account_id, "serviceName": self.service_name}
+        if self.resource_type:
+            attrs["resourceType"] = self.resource_type
+        if self.resource:
+            attrs["resource"] = self.resource
+        attrs.update(self.attributes)
+        return attrs
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    permitted: bool
+    reason: str = ""
+
 
 class Authorizer(Protocol):
-    def is_permitted(self, principal: Principal, action: str, resource: Resource) -> bool: ...
+    def authorize(self, principal: Principal, action: str, resource: Resource) -> Verdict: ...
 
 
-class AccountScopeAuthorizer:
-    """A caller may do anything inside its own account and nothing outside it."""
+@dataclass
+class _Entry:
+    revision: int
+    checked: float
+    policy_set: PolicySet
 
-    def is_permitted(self, principal: Principal, action: str, resource: Resource) -> bool:
-        return principal.account_id == resource.account_id
+
+class LocalAuthorizer:
+    def __init__(
+        self, uow: UnitOfWorkFactory, catalog: Catalog, clock: Clock, *, max_staleness: float = 1.0
+    ) -> None:
+        self._uow = uow
+        self._catalog = catalog
+        self._clock = clock
+        self._max_staleness = max_staleness
+        self._cache: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def authorize(self, principal: Principal, action: str, resource: Resource) -> Verdict:
+        if principal.account_id != resource.account_id:
+            # Tokens are issued for one account (claim account.bss) and act only there.
+            return Verdict(False, f"the token is for account `{principal.account_id}`")
+        request = Request(
+            subject=Subject(iam_id=principal.iam_id),
+            action=action,
+            resource=resource.attributes_for_policies(),
+            time=self._clock.now(),
+        )
+        decision = decide(request, self.policy_set(resource.account_id))
+        return Verdict(decision.permitted, decision.reason)
+
+    def invalidate(self, account_id: str) -> None:
+        """Drop an account's compiled set (call after a change to its access has committed)."""
+        with self._lock:
+            self._cache.pop(account_id, None)
+
+    def policy_set(self, account_id: str) -> PolicySet:
+        entry = self._cache.get(account_id)
+        now = time.monotonic()
+        if entry is not None and now - entry.checked < self._max_staleness:
+            return entry.policy_set
+        with self._uow() as uow:
+            revision = uow.revisions.current(account_id)
+            if entry is not None and entry.revision == revision:
+                entry.checked = now
+                return entry.policy_set
+            # Read after the revision: a change committing in between is compiled in and makes
+            # the next check recompile once more, never the other way round.
+            policies = [to_model(p) for p in uow.policies.active_in(account_id)]
+            roles = [custom_role_model(r) for r in uow.roles.list(account_id)]
+        compiled = compile_policies(policies, self._catalog, roles)
+        with self._lock:
+            self._cache[account_id] = _Entry(revision, now, compiled)
+        return compiled
 
 
 class Guard:
@@ -51,11 +125,12 @@ class Guard:
     def require(self, resource: Resource, *, missing: NotFound | None = None) -> None:
         """Raise unless permitted. An object addressed by id in another account answers exactly
         as a missing one would (`missing`), so existence elsewhere is never disclosed."""
-        if self._authorizer.is_permitted(self.principal, self.action, resource):
+        verdict = self._authorizer.authorize(self.principal, self.action, resource)
+        if verdict.permitted:
             return
         if missing is not None and resource.account_id != self.principal.account_id:
             raise missing
         raise Forbidden(
             f"`{self.principal.iam_id}` is not permitted to perform `{self.action}`"
-            f" in account `{resource.account_id}`"
+            f" in account `{resource.account_id}`: {verdict.reason}"
         )

@@ -9,14 +9,16 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from strongroom import rootkey
+from strongroom.access.owner import grant_owner
 from strongroom.api.app import create_app
 from strongroom.api.container import Container
-from strongroom.authz import AccountScopeAuthorizer
+from strongroom.authz import LocalAuthorizer
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
 from strongroom.errors import ConfigurationError
 from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import IdentityService
+from strongroom.policy import load_catalog
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
 from strongroom.store.sql.uow import SqlUnitOfWorkFactory
@@ -30,6 +32,7 @@ PUBLIC_CLIENTS = {"bx": "bx"}
 class Runtime:
     settings: Settings
     database: Database
+    uow: SqlUnitOfWorkFactory
     container: Container
     app: FastAPI
     first_start: NewAccount | None  # set when this start created the first account
@@ -60,7 +63,14 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
                     "the root key does not belong to this database; "
                     "start with the root key it was created with"
                 )
-        identity = IdentityService(uow, clock, root.pepper("apikey"), root.sealer("apikey"))
+        catalog = load_catalog()
+        identity = IdentityService(
+            uow,
+            clock,
+            root.pepper("apikey"),
+            root.sealer("apikey"),
+            on_account_created=[grant_owner],
+        )
         token_settings = TokenSettings(
             issuer=f"{settings.resolved_public_url()}/identity",
             access_ttl=settings.access_token_ttl,
@@ -86,10 +96,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             first = identity.create_account(
                 settings.account_name, settings.owner_email, value, first=True
             )
+        authorizer = LocalAuthorizer(uow, catalog, clock)
         container = Container(
-            settings=settings, identity=identity, tokens=tokens, authorizer=AccountScopeAuthorizer()
+            settings=settings, identity=identity, tokens=tokens, authorizer=authorizer
         )
-        return Runtime(settings, database, container, create_app(container), first)
+        return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:
         database.dispose()
         raise

@@ -16,7 +16,7 @@ import yaml
 from strongroom import bootstrap
 from strongroom.api.actions import ACTION_KEY, PUBLIC_KEY
 from strongroom.api.app import create_app
-from strongroom.authz import Resource
+from strongroom.authz import Resource, Verdict
 from strongroom.config import Settings
 from strongroom.testing import InProcessClient
 from strongroom.tokens.claims import Principal
@@ -37,9 +37,9 @@ def catalog_actions() -> set[str]:
 class DenyAndRecord:
     asked: list[str] = field(default_factory=list)
 
-    def is_permitted(self, principal: Principal, action: str, resource: Resource) -> bool:
+    def authorize(self, principal: Principal, action: str, resource: Resource) -> Verdict:
         self.asked.append(action)
-        return False
+        return Verdict(False, "denied by the test")
 
 
 @pytest.fixture(scope="module")

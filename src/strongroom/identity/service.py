@@ -7,6 +7,7 @@ a refused request writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from strongroom import ids
@@ -43,15 +44,25 @@ from strongroom.tokens.claims import Subject
 
 SERVICE = "iam-identity"
 
+AccountHook = Callable[[UnitOfWork, Account, User], None]
+
 
 class IdentityService:
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, pepper: Pepper, sealer: Sealer
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        pepper: Pepper,
+        sealer: Sealer,
+        *,
+        on_account_created: Sequence[AccountHook] = (),
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._pepper = pepper
         self._sealer = sealer
+        # Run inside the unit of work that creates an account (e.g. the owner's policies).
+        self._on_account_created = tuple(on_account_created)
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -73,6 +84,8 @@ class IdentityService:
             uow.accounts.add(account)
             uow.users.add(owner)
             uow.users.add_membership(Membership(account.id, owner.iam_id, AccountRole.OWNER, now))
+            for hook in self._on_account_created:
+                hook(uow, account, owner)
             record = self._record(owner.iam_id, account.id, "create", "Created API key", ["name"])
             created = self._new_key(
                 uow,
