@@ -23,7 +23,15 @@ from typing import Protocol
 from strongroom.access.records import custom_role_model, to_model
 from strongroom.clock import Clock
 from strongroom.errors import Forbidden, NotFound
-from strongroom.policy import Catalog, PolicySet, Request, Subject, compile_policies, decide
+from strongroom.policy import (
+    Catalog,
+    PolicySet,
+    Request,
+    Subject,
+    compile_policies,
+    decide,
+    roles_held,
+)
 from strongroom.store.ports import UnitOfWorkFactory
 from strongroom.tokens.claims import Principal
 
@@ -88,6 +96,14 @@ class LocalAuthorizer:
         )
         decision = decide(request, self.policy_set(resource.account_id))
         return Verdict(decision.permitted, decision.reason)
+
+    def roles_held(self, principal: Principal, attributes: Mapping[str, str]) -> frozenset[str]:
+        """The roles `principal` holds on a resource described by its attributes (same account)."""
+        account = attributes.get("accountId", "")
+        if principal.account_id != account:
+            return frozenset()
+        request = Request(Subject(iam_id=principal.iam_id), "", attributes, self._clock.now())
+        return roles_held(request, self.policy_set(account))
 
     def invalidate(self, account_id: str) -> None:
         """Drop an account's compiled set (call after a change to its access has committed)."""

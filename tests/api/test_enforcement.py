@@ -103,3 +103,17 @@ def test_an_identity_may_do_exactly_what_its_roles_grant(
         "/v1/serviceids/", json={"account_id": server.account_id, "name": "x"}, headers=theirs
     )
     assert create.status_code == 201
+
+
+def test_roles_held_names_the_owners_roles_everywhere(server: LiveServer) -> None:
+    from strongroom.tokens.claims import Principal
+
+    owner = Principal(server.iam_id, server.account_id, None, {})
+    authorizer = server.container.authorizer
+    for service in ("kms", "iam-identity"):
+        held = authorizer.roles_held(
+            owner, {"accountId": server.account_id, "serviceName": service}
+        )
+        assert held == {ADMINISTRATOR, MANAGER}
+    elsewhere = authorizer.roles_held(owner, {"accountId": "f" * 32, "serviceName": "kms"})
+    assert elsewhere == frozenset()

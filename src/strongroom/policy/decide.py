@@ -37,6 +37,23 @@ def decide(request: Request, policy_set: PolicySet) -> Decision:
     return Decision(False, (), explain_denial(request, policy_set, account, service))
 
 
+def roles_held(request: Request, policy_set: PolicySet) -> frozenset[str]:
+    """The role CRNs the subject holds on the request's resource (its action is ignored).
+
+    Used where IAM asks for a role rather than an action: seed 003 table 4 lets only an
+    administrator of a resource create policies on it.
+    """
+    account = request.resource.get("accountId")
+    if not account:
+        return frozenset()
+    return frozenset(
+        role
+        for candidate in policy_set.candidates(account, subject_keys(request))
+        if candidate.matches(request, policy_set.kind_of)
+        for role in candidate.policy.roles
+    )
+
+
 def explain_denial(request: Request, policy_set: PolicySet, account: str, service: str) -> str:
     """Why nothing permitted: no policy for the subject, none on the resource, or weak roles."""
     action = request.action
