@@ -48,8 +48,11 @@ class CompiledPolicy:
         if not all(test(resource) for test in self.resource_tests):
             return False
         if self.service_type is not None:
-            declared = resource.get("serviceType") or kind_of(resource.get("serviceName", ""))
-            if declared != self.service_type:
+            # The catalog says which kind a service is; a request's own claim counts only for a
+            # service the catalog does not know (else a caller could re-label kms a platform
+            # service and reach it through "all account management services").
+            kind = kind_of(resource.get("serviceName", "")) or resource.get("serviceType")
+            if kind != self.service_type:
                 return False
         if self.tag_tests and not all(test(request.tags) for test in self.tag_tests):
             return False
