@@ -44,6 +44,9 @@ class Service:
     resource_types: tuple[str, ...]
     actions: Mapping[str, str]  # action id -> description
     roles: Mapping[str, Role]  # role CRN -> role on this service
+    # True for a service whose actions are done on other services' instances (resource
+    # controller: aliases, bindings, credentials); its own roles say who may do them there.
+    acts_on_instances: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,7 @@ def _service(data: Mapping[str, Any], source: str) -> Service:
         resource_types=tuple(data.get("resource_types", ())),
         actions=actions,
         roles=roles,
+        acts_on_instances=bool(data.get("acts_on_instances", False)),
     )
 
 

@@ -11,9 +11,15 @@ from strongroom.policy.compile import CompiledPolicy, PolicySet, subject_keys
 from strongroom.policy.model import Decision, Request
 
 
-def _service(request: Request) -> str:
-    """The service the action is done in: the resource's, else the action's own prefix."""
-    return request.resource.get("serviceName") or request.action.split(".", 1)[0]
+def _service(request: Request, policy_set: PolicySet) -> str:
+    """Whose catalog says which roles grant the action: the resource's service, except for a
+    service whose actions act on other services' instances (seed 004 table 1: platform roles
+    on a service manage its instances' aliases, bindings and credentials)."""
+    own = request.action.split(".", 1)[0]
+    found = policy_set.catalog.service(own)
+    if found is not None and found.acts_on_instances:
+        return own
+    return request.resource.get("serviceName") or own
 
 
 def _grants(policy: CompiledPolicy, policy_set: PolicySet, service: str, action: str) -> bool:
@@ -24,7 +30,7 @@ def decide(request: Request, policy_set: PolicySet) -> Decision:
     account = request.resource.get("accountId")
     if not account:
         return Decision(False, (), "the resource names no `accountId`")
-    service = _service(request)
+    service = _service(request, policy_set)
     keys = subject_keys(request)
     permitting = tuple(
         candidate.policy.id

@@ -51,16 +51,14 @@ _LIST_OPERATORS = frozenset({"stringEqualsAnyOf", "stringMatchAnyOf", "dayOfWeek
 
 def policy_from_v2(doc: Mapping[str, Any], *, policy_id: str, account_id: str) -> Policy:
     """A v2 policy body (`type`, `subject`, `resource`, `control`, `pattern`, `rule`)."""
-    _mapping(doc, "")
-    subject = _need(doc, "subject", "")
-    resource = _need(doc, "resource", "")
-    _mapping(subject, "subject")
-    _mapping(resource, "resource")
-    tags = resource.get("tags", [])
+    kind = _type(_mapping(doc, ""))
+    subject = _mapping(_need(doc, "subject", ""), "subject")
+    resource = _mapping(_need(doc, "resource", ""), "resource")
+    tags = resource.get("tags")
     return Policy(
         id=policy_id,
         account_id=account_id,
-        type=_type(doc),
+        type=kind,
         subject=_v2_conditions(
             _need(subject, "attributes", "subject"), "subject.attributes", SUBJECT_OPERATORS
         ),
@@ -68,7 +66,9 @@ def policy_from_v2(doc: Mapping[str, Any], *, policy_id: str, account_id: str) -
             _need(resource, "attributes", "resource"), "resource.attributes", RESOURCE_OPERATORS
         ),
         roles=_v2_roles(_need(doc, "control", "")),
-        tags=_v2_conditions(tags, "resource.tags", TAG_OPERATORS, allow_empty=True),
+        tags=_v2_conditions(
+            [] if tags is None else tags, "resource.tags", TAG_OPERATORS, allow_empty=True
+        ),
         rule=_rule_and_pattern(doc),
     )
 
@@ -76,13 +76,14 @@ def policy_from_v2(doc: Mapping[str, Any], *, policy_id: str, account_id: str) -
 def policy_from_v1(doc: Mapping[str, Any], *, policy_id: str, account_id: str) -> Policy:
     """A v1 policy body (`type`, `subjects[1]`, `roles`, `resources[1]`); operators default to
     `stringEquals`."""
-    _mapping(doc, "")
+    kind = _type(_mapping(doc, ""))
     (subject,) = _exactly_one(_need(doc, "subjects", ""), "subjects")
     (resource,) = _exactly_one(_need(doc, "resources", ""), "resources")
+    tags = resource.get("tags")
     return Policy(
         id=policy_id,
         account_id=account_id,
-        type=_type(doc),
+        type=kind,
         subject=_v1_conditions(
             _need(subject, "attributes", "subjects[0]"),
             "subjects[0].attributes",
@@ -92,7 +93,7 @@ def policy_from_v1(doc: Mapping[str, Any], *, policy_id: str, account_id: str) -
             _need(resource, "attributes", "resources[0]"), "resources[0].attributes"
         ),
         roles=_roles(_need(doc, "roles", ""), "roles"),
-        tags=_v1_conditions(resource.get("tags", []), "resources[0].tags", allow_empty=True),
+        tags=_v1_conditions([] if tags is None else tags, "resources[0].tags", allow_empty=True),
     )
 
 
