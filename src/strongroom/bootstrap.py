@@ -9,7 +9,10 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from strongroom import rootkey
+from strongroom.access.decisions import DecisionPoint
 from strongroom.access.owner import grant_owner
+from strongroom.access.policies import PolicyService
+from strongroom.access.roles import RoleService
 from strongroom.api.app import create_app
 from strongroom.api.container import Container
 from strongroom.authz import LocalAuthorizer
@@ -98,7 +101,18 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             )
         authorizer = LocalAuthorizer(uow, catalog, clock)
         container = Container(
-            settings=settings, identity=identity, tokens=tokens, authorizer=authorizer
+            settings=settings,
+            identity=identity,
+            tokens=tokens,
+            authorizer=authorizer,
+            # Same LocalAuthorizer, so /v2/authz decides from the same cached policy sets.
+            decisions=DecisionPoint(authorizer, clock),
+            # Policy and role writes drop the account's compiled set once they commit, so the
+            # next check on this node sees them; seed 003 table 4 asks the same authorizer.
+            policies=PolicyService(
+                uow, clock, catalog, authorizer.roles_held, on_change=authorizer.invalidate
+            ),
+            roles=RoleService(uow, clock, catalog, on_change=authorizer.invalidate),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

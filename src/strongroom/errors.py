@@ -11,9 +11,13 @@ class StrongroomError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if code is not None:
+            # A more specific code an API family documents, e.g. Policy Management's
+            # `policy_not_found` or `role_conflict_error` (spec §2.7). Still no HTTP here.
+            self.code = code
 
 
 class Invalid(StrongroomError):
@@ -21,8 +25,8 @@ class Invalid(StrongroomError):
 
     code = "invalid_request"
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, field: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.field = field
 
 
@@ -31,8 +35,8 @@ class NotFound(StrongroomError):
 
     code = "not_found"
 
-    def __init__(self, kind: str, ident: str) -> None:
-        super().__init__(f"{kind} `{ident}` not found")
+    def __init__(self, kind: str, ident: str, *, code: str | None = None) -> None:
+        super().__init__(f"{kind} `{ident}` not found", code=code)
         self.kind = kind
         self.ident = ident
 

@@ -115,12 +115,17 @@ def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
     path = op.path.replace(
         "{id}", world["sid"]["id"] if "serviceids" in op.path else world["key"]["id"]
     )
-    body: dict[str, Any] | None = None
+    body: Any = None
     headers = dict(world["headers"], **{"If-Match": "*", "IAM-ApiKey": world["key"]["apikey"]})
     if op.path == "/v1/serviceids/" and op.method == "POST":
         body = {"account_id": world["account"], "name": "new"}
     elif op.path == "/v1/apikeys" and op.method == "POST":
         body = {"name": "new", "iam_id": world["sid"]["iam_id"]}
+    elif op.path.startswith("/v2/authz"):
+        # The decision point: one question about the caller's own account (roles ignore action).
+        resource = {"attributes": {"accountId": world["account"], "serviceName": "kms"}}
+        subject = {"attributes": {"id": "IBMid-someone"}}
+        body = [{"subject": subject, "action": "kms.secrets.read", "resource": resource}]
     elif op.method == "PUT":
         body = {"name": "renamed"}
     return {"method": op.method, "url": path, "json": body, "headers": headers}

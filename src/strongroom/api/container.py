@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strongroom.access.decisions import DecisionPoint
+from strongroom.access.policies import PolicyService
+from strongroom.access.roles import RoleService
 from strongroom.authz import Authorizer
 from strongroom.config import Settings
 from strongroom.identity.service import IdentityService
@@ -16,3 +19,6 @@ class Container:
     identity: IdentityService
     tokens: TokenService
     authorizer: Authorizer
+    decisions: DecisionPoint  # the decision point services call (/v2/authz); holds the clock
+    policies: PolicyService  # Policy Management: /v1/policies, /v2/policies
+    roles: RoleService  # Policy Management: /v2/roles

@@ -4,6 +4,8 @@
 - IAM Identity (`/v1/apikeys`, `/v1/serviceids`): `{context, status_code (string), errors:
   [{code, message_code, message, details}], trace}`.
 - Everything else: `{"trace", "errors": [{"code", "message", "more_info"}], "status_code"}`.
+  Policy Management (`/v1/policies`, `/v2/policies`, `/v2/roles`) uses this shape with its own
+  codes: `invalid_body`, `insufficent_permissions` (sic), `policy_not_found`, ... (spec §2.7).
 
 `ApiException.message` in the SDK reads `errors[0].message` (spec §1 fact 10), so every message
 is a full sentence that names what was wrong.
@@ -59,6 +61,15 @@ HTTP_CODES = {
 
 _IDENTITY_PREFIXES = ("/v1/apikeys", "/v1/serviceids")
 _TOKEN_PREFIXES = ("/identity/", "/oidc/")
+_POLICY_PREFIXES = ("/v1/policies", "/v2/policies", "/v2/roles")
+# Policy Management's names for our generic codes (spec §2.7; IBM really spells it
+# `insufficent_permissions`). Specific codes (`policy_not_found`, `role_conflict_error`,
+# `missing_required_query_parameter`) come from the domain errors themselves.
+_POLICY_CODES = {
+    "invalid_request": "invalid_body",
+    "bad_request": "invalid_body",
+    "insufficient_permissions": "insufficent_permissions",
+}
 
 
 def status_of(error: StrongroomError) -> int:
@@ -92,6 +103,8 @@ def envelope(request: Request, status: int, code: str, message: str) -> dict[str
             "errors": [{"code": code, "message_code": code, "message": message}],
             "trace": trace,
         }
+    if path.startswith(_POLICY_PREFIXES):
+        code = _POLICY_CODES.get(code, code)
     return {
         "trace": trace,
         "errors": [{"code": code, "message": message, "more_info": "docs/user-guide.md#errors"}],

@@ -15,6 +15,7 @@ POLICY_SORTS = frozenset(
     {
         "id",
         "type",
+        "version",  # IBM's `sort=href`: /v1/... before /v2/..., then by id
         "created_at",
         "created_by_id",
         "last_modified_at",

@@ -8,7 +8,7 @@ on a lock upgrade. PostgreSQL: psycopg 3 with a connection pool.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,8 @@ class Database:
     # unit of work takes the lock there.
     write_lock: threading.RLock | None
     serialize_all: bool
+    # The unit of work open on each thread, so one opened inside another joins it (uow.py).
+    active: threading.local = field(default_factory=threading.local)
 
     @property
     def dialect(self) -> str:

@@ -1,10 +1,18 @@
-"""The unit of work: one transaction, the repositories bound to it, commit or roll back on exit."""
+"""The unit of work: one transaction, the repositories bound to it, commit or roll back on exit.
+
+A unit of work opened while another is open on the same thread joins it: same connection, same
+transaction, and the outer one alone commits or rolls back. That is what a use case needs when it
+asks the authorizer, which reads policies, from inside its own transaction; a second connection
+would wait on the first's lock (SQLite) or, with one shared connection (in-memory SQLite), fail.
+"""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 from types import TracebackType
 from typing import Self
+
+from sqlalchemy import Connection
 
 from strongroom.store.sql import access_repos, repos, server_repos
 from strongroom.store.sql.engine import Database
@@ -29,6 +37,14 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> Self:
         db = self._database
+        outer: SqlUnitOfWork | None = getattr(db.active, "uow", None)
+        if outer is not None:
+            if self._write and not outer._write:
+                raise RuntimeError("a write unit of work cannot open inside a read-only one")
+            self._joined = True
+            self._bind(outer._conn)
+            return self
+        self._joined = False
         lock = db.write_lock if (self._write or db.serialize_all) else None
         if lock is not None:
             self._stack.enter_context(lock)
@@ -40,6 +56,12 @@ class SqlUnitOfWork:
         except BaseException:
             self._stack.close()
             raise
+        db.active.uow = self
+        self._bind(conn)
+        return self
+
+    def _bind(self, conn: Connection) -> None:
+        self._conn = conn
         self.accounts = repos.SqlAccounts(conn)
         self.users = repos.SqlUsers(conn)
         self.service_ids = repos.SqlServiceIds(conn)
@@ -50,7 +72,6 @@ class SqlUnitOfWork:
         self.policies = access_repos.SqlPolicies(conn)
         self.roles = access_repos.SqlRoles(conn)
         self.revisions = access_repos.SqlRevisions(conn)
-        return self
 
     def __exit__(
         self,
@@ -58,6 +79,9 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._joined:
+            return  # the outer unit of work commits or rolls back
+        self._database.active.uow = None
         try:
             if exc_type is None:
                 self._tx.commit()

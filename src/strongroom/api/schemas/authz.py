@@ -1,0 +1,315 @@
+"""Bodies and responses of the policy decision point (spec ibm-platform-api.md §12).
+
+A body is a JSON array of requests, each
+
+    {"subject": {"attributes": {"id": "<iam_id>", "accountId"?, "scope"?, "serviceName"?, ...}}
+             or {"accessTokenBody": "<access token | its base64url payload | the payload JSON>"},
+     "action": "<service>.<noun>.<verb>",               (not on /v2/authz/roles)
+     "resource": {"attributes": {"accountId", "serviceName", "serviceInstance", ...}}
+              or {"crn": "<resource CRN>"},
+     "environment"?: {"attributes": {"current_date_time"?: "<ISO-8601 with offset>", ...}},
+     "requestId"?: <a string or number, echoed>}
+
+The body is read by hand rather than by a pydantic model, so that every refusal names the item
+and field the way a caller reads its own array (`requests[3].action`) and no input makes a 500.
+Unknown keys are ignored, as IBM's newer clients may send more.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from strongroom.access.decisions import Question, RoleGrant
+from strongroom.crn import CRN, CRNError
+from strongroom.errors import Invalid, Unauthenticated
+from strongroom.policy import Decision, Subject
+from strongroom.tokens.claims import Principal
+
+MAX_REQUESTS = 1000
+NOT_AN_ARRAY = "the request body must be a JSON array of authorization requests"
+MAX_CACHE_AGE_SECONDS = 600
+AUTHZ_MEDIA = "application/vnd.authz.v2+json"
+ROLES_MEDIA = "application/vnd.authzroles.v2+json"
+ACTION = re.compile(r"^[a-z0-9-]+(\.[A-Za-z0-9_-]+){2,}$")
+# The full moment of the decision; `current_time` is accepted as a synonym when it holds a full
+# date-time (in policy rules `current_time` is the time of day, which alone names no moment).
+MOMENT_KEYS = ("current_date_time", "current_time")
+
+Verify = Callable[[str], Principal]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One request of a batch: the engine's question plus what the response echoes."""
+
+    request_id: Any  # echoed exactly when sent
+    has_request_id: bool
+    action: str
+    question: Question
+    subject_echo: Mapping[str, Any]  # obligation.subject.attributes
+
+
+def _bad(where: str, message: str) -> Invalid:
+    return Invalid(f"`{where}` {message}", field=where)
+
+
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise _bad(where, "must be a JSON object")
+    return value
+
+
+def _strings(value: Any, where: str) -> dict[str, str]:
+    found = _object(value, where)
+    for key, item in found.items():
+        if not isinstance(item, str):
+            raise _bad(f"{where}.{key}", "must be a string")
+    return dict(found)
+
+
+@dataclass(frozen=True, slots=True)
+class _Who:
+    """The subject part of a request, as the decision point needs it and as it is echoed."""
+
+    subject: Subject
+    echo: dict[str, Any]  # obligation.subject.attributes
+    token_account: str | None = None
+    expires: datetime | None = None
+    refusal: str | None = None
+
+
+NOT_SUBJECT_SHAPE = "must be an access token, its payload, or the payload's JSON"
+
+
+def _from_claims(claims: Any, where: str) -> _Who:
+    """An unverified payload: the calling service vouches for it, as it does for an `id`."""
+    if not isinstance(claims, dict) or not isinstance(claims.get("iam_id"), str):
+        raise _bad(where, NOT_SUBJECT_SHAPE)
+    iam_id = claims["iam_id"]
+    if not iam_id:
+        raise _bad(where, "names an empty `iam_id`")
+    account = claims.get("account")
+    bss = account.get("bss") if isinstance(account, dict) else None
+    bss = bss if isinstance(bss, str) and bss else None
+    exp = claims.get("exp")
+    expires = (
+        datetime.fromtimestamp(exp, UTC)
+        if isinstance(exp, int | float) and not isinstance(exp, bool) and 0 <= exp < 1e11
+        else None
+    )
+    echo: dict[str, Any] = {"id": iam_id}
+    if bss:
+        echo["accountId"] = bss
+    if isinstance(claims.get("scope"), str):
+        echo["scope"] = claims["scope"]
+    return _Who(Subject(iam_id=iam_id), echo, token_account=bss, expires=expires)
+
+
+def _decode_payload(text: str) -> Any:
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        claims = json.loads(stripped)
+    else:
+        padded = stripped + "=" * (-len(stripped) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    # What is echoed must be writable back out: no unpaired surrogates from `\ud800` escapes.
+    json.dumps(claims, ensure_ascii=False).encode("utf-8")
+    return claims
+
+
+def _token_subject(text: Any, where: str, verify: Verify) -> _Who:
+    if not isinstance(text, str) or not text.strip():
+        raise _bad(where, "must be a non-empty string")
+    if text.count(".") == 2 and not text.lstrip().startswith("{"):
+        # A whole token: verify it as any route would. A token that fails is not bad input, it
+        # is a subject who is not authenticated: that item is denied, the batch goes on.
+        try:
+            principal = verify(text.strip())
+        except Unauthenticated as exc:
+            refusal = f"the subject's access token was refused: {exc.message}"
+            return _Who(Subject(), {"id": ""}, refusal=refusal)
+        echo: dict[str, Any] = {"id": principal.iam_id, "accountId": principal.account_id}
+        scope = principal.claims.get("scope")
+        if isinstance(scope, str):
+            echo["scope"] = scope
+        return _Who(Subject(iam_id=principal.iam_id), echo, token_account=principal.account_id)
+    try:
+        claims = _decode_payload(text)
+    except (ValueError, binascii.Error, RecursionError) as exc:
+        raise _bad(where, NOT_SUBJECT_SHAPE) from exc
+    return _from_claims(claims, where)
+
+
+def _subject(value: Any, where: str, verify: Verify) -> _Who:
+    subject = _object(value, where)
+    if ("attributes" in subject) == ("accessTokenBody" in subject):
+        raise _bad(where, "needs exactly one of `attributes` or `accessTokenBody`")
+    if "accessTokenBody" in subject:
+        return _token_subject(subject["accessTokenBody"], f"{where}.accessTokenBody", verify)
+    attributes = _strings(subject["attributes"], f"{where}.attributes")
+    # The key must be there; an empty value is a subject no policy names, so it is denied.
+    if "id" not in attributes and "serviceName" not in attributes:
+        raise _bad(
+            f"{where}.attributes",
+            "needs `id` (an iam_id) or, for a calling service, `serviceName`",
+        )
+    echo: dict[str, Any] = dict(attributes)
+    iam_id = attributes.pop("id", "")
+    return _Who(Subject(iam_id=iam_id, attributes=attributes), echo)
+
+
+def crn_attributes(text: str) -> dict[str, str]:
+    """A resource CRN as the attributes policies match (spec §3.5): `a/<account>` scope only."""
+    crn = CRN.parse(text)
+    found = {
+        "serviceName": crn.service_name,
+        "region": crn.location,
+        "accountId": crn.account_id or "",
+        "serviceInstance": crn.service_instance,
+        "resourceType": crn.resource_type,
+        "resource": crn.resource,
+    }
+    return {k: v for k, v in found.items() if v}
+
+
+def _resource(value: Any, where: str) -> dict[str, str]:
+    resource = _object(value, where)
+    if "crn" not in resource and "attributes" not in resource:
+        raise _bad(where, "needs `attributes` or `crn`")
+    attributes: dict[str, str] = {}
+    if "crn" in resource:
+        text = resource["crn"]
+        if not isinstance(text, str):
+            raise _bad(f"{where}.crn", "must be a string")
+        try:
+            attributes = crn_attributes(text)
+        except CRNError as exc:
+            raise _bad(f"{where}.crn", f"is not a CRN: {exc}") from exc
+    if "attributes" in resource:
+        for key, given in _strings(resource["attributes"], f"{where}.attributes").items():
+            if key in attributes and attributes[key] != given:
+                raise _bad(f"{where}.attributes.{key}", "disagrees with the resource's `crn`")
+            attributes[key] = given
+    return attributes
+
+
+def _moment(value: Any, where: str) -> datetime | None:
+    if value is None:
+        return None
+    attributes = _object(_object(value, where).get("attributes", {}), f"{where}.attributes")
+    moments: list[datetime] = []
+    for key in MOMENT_KEYS:
+        if key not in attributes:
+            continue
+        field = f"{where}.attributes.{key}"
+        text = attributes[key]
+        try:
+            moment = datetime.fromisoformat(text) if isinstance(text, str) else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise _bad(field, "must be a date-time with a UTC offset, e.g. 2026-01-05T10:00:00Z")
+        moments.append(moment)
+    if len(moments) == 2 and moments[0] != moments[1]:
+        raise _bad(f"{where}.attributes", "names two different moments")
+    return moments[0] if moments else None
+
+
+def parse_requests(body: Any, *, with_action: bool, verify: Verify) -> list[Item]:
+    """Read a whole batch; raise Invalid naming the first bad item and field."""
+    if not isinstance(body, list):
+        raise Invalid(NOT_AN_ARRAY)
+    if len(body) > MAX_REQUESTS:
+        raise Invalid(f"a call may carry at most {MAX_REQUESTS} requests, not {len(body)}")
+    items: list[Item] = []
+    for index, raw in enumerate(body):
+        where = f"requests[{index}]"
+        entry = _object(raw, where)
+        if "subject" not in entry:
+            raise _bad(f"{where}.subject", "is required")
+        who = _subject(entry["subject"], f"{where}.subject", verify)
+        action = ""
+        if with_action:
+            if "action" not in entry:
+                raise _bad(f"{where}.action", "is required")
+            action = entry["action"]
+            if not isinstance(action, str) or not ACTION.match(action):
+                raise _bad(f"{where}.action", "must be an action id `<service>.<noun>.<verb>`")
+        if "resource" not in entry:
+            raise _bad(f"{where}.resource", "is required")
+        resource = _resource(entry["resource"], f"{where}.resource")
+        if not with_action and not resource.get("serviceName"):
+            raise _bad(
+                f"{where}.resource.attributes.serviceName",
+                "is required: roles are named per service",
+            )
+        question = Question(
+            subject=who.subject,
+            action=action,
+            resource=resource,
+            time=_moment(entry.get("environment"), f"{where}.environment"),
+            token_account=who.token_account,
+            expires=who.expires,
+            refusal=who.refusal,
+        )
+        request_id = entry.get("requestId")
+        if request_id is not None and not isinstance(request_id, str | int | float):
+            raise _bad(f"{where}.requestId", "must be a string or a number")
+        items.append(Item(request_id, "requestId" in entry, action, question, who.echo))
+    return items
+
+
+def _head(item: Item) -> dict[str, Any]:
+    # `status` per response: IBM's clients read it (public code: mrodden/ibmcloud-iam-rs pdp.rs).
+    head: dict[str, Any] = {"requestId": item.request_id} if item.has_request_id else {}
+    head["status"] = "200"
+    return head
+
+
+def decision_out(item: Item, decision: Decision, *, explain: bool = False) -> dict[str, Any]:
+    out = _head(item)
+    out["authorizationDecision"] = {
+        "permitted": decision.permitted,
+        "obligation": {
+            "actions": [item.action],
+            "maxCacheAgeSeconds": MAX_CACHE_AGE_SECONDS,
+            "subject": {"attributes": dict(item.subject_echo)},
+        },
+    }
+    if explain:
+        out["reason"] = decision.reason
+        out["policies"] = list(decision.policies)
+    return out
+
+
+def subject_id(subject: Subject) -> dict[str, str]:
+    """IBM names the subject `userId` or `serviceId`; a trusted profile gets `profileId` (ours),
+    a calling service (no iam_id) its `serviceName`."""
+    iam_id = subject.iam_id
+    if not iam_id:
+        return {"serviceName": subject.attributes.get("serviceName", "")}
+    if iam_id.startswith("iam-ServiceId-"):
+        return {"serviceId": iam_id}
+    if iam_id.startswith("iam-Profile-"):
+        return {"profileId": iam_id}
+    return {"userId": iam_id}
+
+
+def roles_out(item: Item, grants: list[RoleGrant]) -> dict[str, Any]:
+    out = _head(item)
+    out["subjectId"] = subject_id(item.question.subject)
+    out["roleActions"] = [
+        {
+            "role": {"crn": grant.crn, "displayName": grant.display_name},
+            "actions": [{"action": action} for action in grant.actions],
+        }
+        for grant in grants
+    ]
+    return out
