@@ -47,7 +47,9 @@ class Resource:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
     def attributes_for_policies(self) -> dict[str, str]:
-        attrs = {"accountId": self.account_id, "serviceName": self.service_name}
+        attrs = {"accountId": self.account_id}
+        if self.service_name:
+            attrs["serviceName"] = self.service_name
         if self.resource_type:
             attrs["resourceType"] = self.resource_type
         if self.resource:

@@ -109,9 +109,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             decisions=DecisionPoint(authorizer, clock),
             # Policy and role writes drop the account's compiled set once they commit, so the
             # next check on this node sees them; seed 003 table 4 asks the same authorizer.
-            policies=PolicyService(
-                uow, clock, catalog, authorizer.roles_held, on_change=authorizer.invalidate
-            ),
+            policies=PolicyService(uow, clock, catalog, on_change=authorizer.invalidate),
             roles=RoleService(uow, clock, catalog, on_change=authorizer.invalidate),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)

@@ -110,6 +110,38 @@ def test_public_routes_are_only_the_token_service_and_health(world: dict[str, An
     }
 
 
+def _policy_body(path: str, account: str) -> dict[str, Any]:
+    """A well-formed policy (Viewer on kms), so the route gets as far as authorization."""
+    viewer = "crn:v1:bluemix:public:iam::::role:Viewer"
+    if path.startswith("/v1"):
+        return {
+            "type": "access",
+            "subjects": [{"attributes": [{"name": "iam_id", "value": "IBMid-someone"}]}],
+            "roles": [{"role_id": viewer}],
+            "resources": [
+                {
+                    "attributes": [
+                        {"name": "accountId", "value": account},
+                        {"name": "serviceName", "value": "kms"},
+                    ]
+                }
+            ],
+        }
+    return {
+        "type": "access",
+        "subject": {
+            "attributes": [{"key": "iam_id", "operator": "stringEquals", "value": "IBMid-someone"}]
+        },
+        "resource": {
+            "attributes": [
+                {"key": "accountId", "operator": "stringEquals", "value": account},
+                {"key": "serviceName", "operator": "stringEquals", "value": "kms"},
+            ]
+        },
+        "control": {"grant": {"roles": [{"role_id": viewer}]}},
+    }
+
+
 def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
     """A plausible request for each guarded route, aimed at objects in the caller's own account."""
     path = op.path.replace(
@@ -121,6 +153,8 @@ def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
         body = {"account_id": world["account"], "name": "new"}
     elif op.path == "/v1/apikeys" and op.method == "POST":
         body = {"name": "new", "iam_id": world["sid"]["iam_id"]}
+    elif op.path in ("/v1/policies", "/v2/policies") and op.method == "POST":
+        body = _policy_body(op.path, world["account"])
     elif op.path.startswith("/v2/authz"):
         # The decision point: one question about the caller's own account (roles ignore action).
         resource = {"attributes": {"accountId": world["account"], "serviceName": "kms"}}

@@ -14,27 +14,24 @@ Deleting keeps the policy with state `deleted`: IBM lists deleted policies with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from strongroom import ids
 from strongroom.access import policy_checks as checks
-from strongroom.access.owner import ADMINISTRATOR
 from strongroom.access.records import custom_role_model, new_record, to_model
 from strongroom.authz import Guard, Resource
 from strongroom.clock import Clock
-from strongroom.errors import Forbidden, Invalid, Locked, NotFound, PreconditionFailed
+from strongroom.errors import Invalid, Locked, NotFound, PreconditionFailed
 from strongroom.identity.requests import check_if_match
 from strongroom.policy import Catalog, Policy
 from strongroom.policy.compile import CustomRole
 from strongroom.store.ports import Page, PolicyQuery, StoredPolicy, UnitOfWork, UnitOfWorkFactory
-from strongroom.tokens.claims import Principal
 
 SERVICE = "iam-access-management"
 STATES = ("active", "deleted")
 SCAN_PAGE = 500  # rows read at a time when a filter has no column (tags, service group)
 
-RolesHeld = Callable[[Principal, Mapping[str, str]], frozenset[str]]
 OnChange = Callable[[str], None]
 
 
@@ -68,13 +65,11 @@ class PolicyService:
         uow: UnitOfWorkFactory,
         clock: Clock,
         catalog: Catalog,
-        roles_held: RolesHeld,
         on_change: OnChange,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._catalog = catalog
-        self._roles_held = roles_held
         self._on_change = on_change
 
     # -- create ---------------------------------------------------------------------------------
@@ -88,7 +83,6 @@ class PolicyService:
     def _create(self, guard: Guard, body: object, version: str) -> StoredPolicy:
         # A policy lives in the caller's account; its resource must name that account (§6.1).
         account = guard.principal.account_id
-        guard.require(Resource(account, SERVICE, "policy"))
         doc = checks.document_of(body, version)
         policy_id = ids.new_uuid()
         policy = checks.parse(doc, version, policy_id=policy_id, account_id=account)
@@ -171,7 +165,7 @@ class PolicyService:
     def _replace(
         self, guard: Guard, policy_id: str, if_match: str | None, body: object, version: str
     ) -> StoredPolicy:
-        current = self._load(guard, policy_id)
+        current = self._load(guard, policy_id, by_target=True)
         if current.state != "active":
             raise Invalid(
                 f"policy `{policy_id}` is deleted; restore it with"
@@ -222,7 +216,7 @@ class PolicyService:
     ) -> StoredPolicy:
         """`PATCH /v1/policies/{id}` (spec §6.1): `active` restores a deleted policy; `deleted`
         deletes it as DELETE does. Setting the state it already has changes nothing."""
-        current = self._load(guard, policy_id)
+        current = self._load(guard, policy_id, by_target=True)
         check_if_match(if_match, current.entity_tag)
         if state not in STATES:
             raise Invalid(f"`state` is `active` or `deleted`, not `{state}`", field="state")
@@ -242,7 +236,7 @@ class PolicyService:
         return updated
 
     def delete(self, guard: Guard, policy_id: str) -> None:
-        current = self._load(guard, policy_id)
+        current = self._load(guard, policy_id, by_target=True)
         if current.state != "active":
             raise _missing(policy_id)
         model = to_model(current)
@@ -259,7 +253,10 @@ class PolicyService:
     # store itself, and a unit of work must not open inside another (an in-memory SQLite
     # database has a single connection). The write then re-checks the entity tag it read.
 
-    def _load(self, guard: Guard, policy_id: str) -> StoredPolicy:
+    def _load(self, guard: Guard, policy_id: str, *, by_target: bool = False) -> StoredPolicy:
+        """The policy, if the caller may see it. Reads are checked against the account's access
+        management; changes (`by_target`) only keep other accounts out here, and the caller's
+        Administrator role on the policy's target is checked by `_require_administrator`."""
         with self._uow() as uow:
             found = uow.policies.get(policy_id)
         if found is None:
@@ -267,6 +264,10 @@ class PolicyService:
             # refused whether or not the id exists (no existence oracle).
             guard.require(Resource(guard.principal.account_id, SERVICE, "policy", policy_id))
             raise _missing(policy_id)
+        if by_target:
+            if found.account_id != guard.principal.account_id:
+                raise _missing(policy_id)
+            return found
         resource = Resource(found.account_id, SERVICE, "policy", found.id)
         guard.require(resource, missing=_missing(policy_id))
         return found
@@ -281,15 +282,17 @@ class PolicyService:
 
     def _require_administrator(self, guard: Guard, policy: Policy) -> None:
         """Seed 003 table 4: only an administrator of the target may grant access to it (and,
-        spec §6.4, an authorization's author needs at least that access on the target)."""
+        spec §6.4, an authorization's author needs at least that access on the target).
+
+        The route's own action (`iam-access-management.policies.create`, `.update`, `.delete`)
+        is checked against each target resource: the access-management catalog is marked
+        `acts_on_instances`, so its Administrator role is looked up there while the caller's
+        policy must match the target (kms, a kms instance, all services, ...)."""
         for target in checks.admin_targets(policy):
-            if ADMINISTRATOR not in self._roles_held(guard.principal, target):
-                where = ", ".join(f"{k}={v}" for k, v in target.items() if k != "accountId")
-                raise Forbidden(
-                    f"`{guard.principal.iam_id}` may not manage policy `{policy.id}`: it needs"
-                    f" the Administrator role on the policy's target ({where}) in account"
-                    f" `{policy.account_id}`"
-                )
+            attributes = {k: v for k, v in target.items() if k not in ("accountId", "serviceName")}
+            guard.require(
+                Resource(target["accountId"], target.get("serviceName", ""), attributes=attributes)
+            )
 
     @staticmethod
     def _custom_roles(uow: UnitOfWork, policy: Policy) -> list[CustomRole]:
