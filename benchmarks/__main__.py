@@ -9,11 +9,15 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from benchmarks import bench_startup, bench_tokens
+from benchmarks import bench_decide, bench_startup, bench_tokens
 from benchmarks.report import Figure, machine, markdown, print_table
 
 Suite = Callable[[int, Callable[[str], None]], list[Figure]]
-SUITES: dict[str, Suite] = {"tokens": bench_tokens.run, "startup": bench_startup.run}
+SUITES: dict[str, Suite] = {
+    "tokens": bench_tokens.run,
+    "startup": bench_startup.run,
+    "decide": bench_decide.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from typing import Any, Literal
 
@@ -49,7 +50,7 @@ class Service:
     acts_on_instances: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Catalog:
     services: Mapping[str, Service]
 
@@ -61,6 +62,16 @@ class Catalog:
         found = self.services.get(service)
         role = found.roles.get(role_crn) if found else None
         return role.actions if role else frozenset()
+
+    @cached_property
+    def instance_services(self) -> frozenset[str]:
+        """Services whose actions act on other services' instances (`acts_on_instances`)."""
+        return frozenset(name for name, s in self.services.items() if s.acts_on_instances)
+
+    @cached_property
+    def role_crns(self) -> frozenset[str]:
+        """Every role CRN any service defines."""
+        return frozenset(crn for service in self.services.values() for crn in service.roles)
 
     def services_of_kind(self, kind: ServiceKind) -> Iterable[Service]:
         return (s for s in self.services.values() if s.kind == kind)

@@ -1,26 +1,40 @@
 """Compile policies once (per account revision) into an index the decision reads directly.
 
-The index is keyed by account, then by subject key: `("iam_id", X)`, `("group", G)` or, for
-authorization policies, `("service", serviceName)`. A check therefore looks only at the policies
-naming the caller or one of its groups in the resource's account, never at all policies.
-Every matcher, glob and rule is compiled here, so `decide` does no parsing.
+The index is keyed by account, then by subject key (`("iam_id", X)`, `("group", G)` or, for
+authorization policies, `("service", serviceName)`), then by the service a policy names (`*` for
+policies that name none: service types, resource groups). A check therefore looks only at the
+policies naming the caller or its groups, in the resource's account, for the resource's service.
+
+Everything is prepared here so that `decide` only compares:
+- each policy's tests are compiled once, and identical conditions share one compiled test
+  (a million policies naming `serviceName = kms` hold one test, not a million);
+- a subject's policies on one service are grouped by their roles, and each group knows the
+  actions those roles grant there (a frozenset shared by every group with the same roles), so
+  the action is tested once per group and only granting groups are matched further.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from strongroom.policy.catalog import Catalog
 from strongroom.policy.conditions import Check, compile_rule
-from strongroom.policy.model import Condition, Policy, PolicyError, Request
+from strongroom.policy.model import Condition, Policy, PolicyError, Request, Rule
 from strongroom.policy.operators import Test, compile_test
 
 SubjectKey = tuple[str, str]
+ANY_SERVICE = "*"
+# Policies naming no service are indexed by the first of these they pin with stringEquals
+# (`resourceGroupId=<id>`, ...), so a check sees only those for the request's own group,
+# instance or resource, plus the few that pin none of them (service types, whole account).
+SELECTIVE = ("resourceGroupId", "serviceInstance", "resource")
 ACCESS_SUBJECTS = ("iam_id", "access_group_id")
 AUTHORIZATION_SUBJECTS = frozenset(
     {"serviceName", "serviceInstance", "accountId", "resourceType", "resource", "resourceGroupId"}
 )
+NO_ACTIONS: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +55,14 @@ class CompiledPolicy:
     subject_tests: tuple[Test, ...]  # authorization policies: the calling service's attributes
     service_type: str | None  # `serviceType` condition, checked against the catalog
     rule: Check | None
+    service: str | None = None  # the service the policy names with stringEquals, if any
 
     def matches(self, request: Request, kind_of: Callable[[str], str | None]) -> bool:
         """Subject (beyond the index key), resource, tags and rule; not the action."""
         resource = request.resource
-        if not all(test(resource) for test in self.resource_tests):
-            return False
+        for test in self.resource_tests:
+            if not test(resource):
+                return False
         if self.service_type is not None:
             # The catalog says which kind a service is; a request's own claim counts only for a
             # service the catalog does not know (else a caller could re-label kms a platform
@@ -64,29 +80,94 @@ class CompiledPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Group:
+    """Policies of one subject, on one service (or `*`), granting the same roles: the action is
+    tested once for the group, and only a group whose roles grant it is matched further."""
+
+    roles: tuple[str, ...]
+    service: str  # the service the bucket is for, or ANY_SERVICE
+    granted: frozenset[str]  # what `roles` grant on `service` (empty for ANY_SERVICE)
+    policies: tuple[CompiledPolicy, ...]
+
+
+Bucket = Mapping[str, tuple[Group, ...]]  # service (or `*`) -> groups by roles
+
+
+@dataclass(frozen=True, slots=True)
 class PolicySet:
     catalog: Catalog
-    index: Mapping[str, Mapping[SubjectKey, tuple[CompiledPolicy, ...]]]
+    index: Mapping[str, Mapping[SubjectKey, Bucket]]
     custom_roles: Mapping[str, CustomRole] = field(default_factory=dict)
+    # (roles, service) -> the actions those roles grant there; filled as decisions ask.
+    _granted: dict[tuple[tuple[str, ...], str], frozenset[str]] = field(default_factory=dict)
 
-    def candidates(self, account: str, keys: Iterable[SubjectKey]) -> Iterable[CompiledPolicy]:
-        bucket = self.index.get(account)
-        if not bucket:
-            return ()
-        return (p for key in keys for p in bucket.get(key, ()))
+    def groups(
+        self, account: str, keys: Iterable[SubjectKey], resource: Mapping[str, str]
+    ) -> list[Group]:
+        """The groups of policies naming any of `keys` in `account` that can match `resource`:
+        those naming its service, and those naming none that pin its group, instance or
+        resource, or pin none of them."""
+        buckets = self.index.get(account)
+        if not buckets:
+            return []
+        lookups = [resource.get("serviceName", ""), ANY_SERVICE]
+        lookups += [f"{a}={resource[a]}" for a in SELECTIVE if a in resource]
+        found: list[Group] = []
+        for key in keys:
+            bucket = buckets.get(key)
+            if bucket is not None:
+                for lookup in lookups:
+                    groups = bucket.get(lookup)
+                    if groups:
+                        found.extend(groups)
+        return found
+
+    def candidates(self, account: str, keys: Iterable[SubjectKey]) -> list[CompiledPolicy]:
+        """Every policy naming any of `keys` in `account` (for explanations and roles held)."""
+        buckets = self.index.get(account)
+        if not buckets:
+            return []
+        return [
+            policy
+            for key in keys
+            for groups in buckets.get(key, {}).values()
+            for group in groups
+            for policy in group.policies
+        ]
 
     def grants(self, role: str, service: str, action: str) -> bool:
-        custom = self.custom_roles.get(role)
-        if custom is not None:
-            return custom.service == service and action in custom.actions
-        return action in self.catalog.actions_of(service, role)
+        return action in self.granted((role,), service)
+
+    def granted(self, roles: tuple[str, ...], service: str) -> frozenset[str]:
+        """Every action `roles` grant on `service` (cached: few distinct role sets exist)."""
+        key = (roles, service)
+        found = self._granted.get(key)
+        if found is None:
+            found = _granted(roles, service, self.catalog, self.custom_roles)
+            self._granted[key] = found
+        return found
 
     def kind_of(self, service: str) -> str | None:
         found = self.catalog.service(service)
         return found.kind if found else None
 
 
-def _subject_key(policy: Policy) -> tuple[SubjectKey, tuple[Test, ...]]:
+def _granted(
+    roles: tuple[str, ...], service: str, catalog: Catalog, custom: Mapping[str, CustomRole]
+) -> frozenset[str]:
+    actions: set[str] = set()
+    for role in roles:
+        own = custom.get(role)
+        if own is not None:
+            if own.service == service:
+                actions |= own.actions
+        else:
+            actions |= catalog.actions_of(service, role)
+    return frozenset(actions)
+
+
+def _subject_key(policy: Policy) -> tuple[SubjectKey, tuple[Condition, ...]]:
+    """The index key, and the subject conditions left to test at decision time."""
     if policy.type == "access":
         if len(policy.subject) != 1 or policy.subject[0].key not in ACCESS_SUBJECTS:
             raise PolicyError(
@@ -107,41 +188,101 @@ def _subject_key(policy: Policy) -> tuple[SubjectKey, tuple[Test, ...]]:
     service = next((c for c in policy.subject if c.key == "serviceName"), None)
     if service is None or service.operator != "stringEquals" or not isinstance(service.value, str):
         raise PolicyError("an authorization policy's subject needs `serviceName`", field="subject")
-    rest = tuple(compile_test(c) for c in policy.subject if c is not service)
-    return ("service", service.value), rest
+    return ("service", service.value), tuple(c for c in policy.subject if c is not service)
 
 
-def _check_roles(policy: Policy, catalog: Catalog, custom: Mapping[str, CustomRole]) -> None:
-    if not policy.roles:
-        raise PolicyError("a policy grants at least one role", field="roles")
-    known = {crn for s in catalog.services.values() for crn in s.roles}
-    for role in policy.roles:
-        if role not in known and role not in custom:
-            raise PolicyError(f"unknown role `{role}`", field="roles")
-        if role in custom and custom[role].account_id != policy.account_id:
-            raise PolicyError(f"custom role `{role}` belongs to another account", field="roles")
+class _Compiler:
+    """Compiles policies, sharing what identical conditions, rules and role sets compile to."""
+
+    def __init__(self, catalog: Catalog, custom: Mapping[str, CustomRole]) -> None:
+        self.catalog = catalog
+        self.custom = custom
+        self._tests: dict[Condition, Test] = {}
+        self._test_tuples: dict[tuple[Condition, ...], tuple[Test, ...]] = {}
+        self._rules: dict[Rule, Check] = {}
+        self._granted: dict[tuple[tuple[str, ...], str], frozenset[str]] = {}
+
+    def tests(self, conditions: tuple[Condition, ...]) -> tuple[Test, ...]:
+        found = self._test_tuples.get(conditions)
+        if found is None:
+            found = tuple(self._test(c) for c in conditions)
+            self._test_tuples[conditions] = found
+        return found
+
+    def _test(self, condition: Condition) -> Test:
+        found = self._tests.get(condition)
+        if found is None:
+            found = compile_test(condition)
+            self._tests[condition] = found
+        return found
+
+    def rule(self, rule: Rule) -> Check:
+        found = self._rules.get(rule)
+        if found is None:
+            found = compile_rule(rule)
+            self._rules[rule] = found
+        return found
+
+    def granted(self, roles: tuple[str, ...], service: str) -> frozenset[str]:
+        key = (roles, service)
+        found = self._granted.get(key)
+        if found is None:
+            found = _granted(roles, service, self.catalog, self.custom)
+            self._granted[key] = found
+        return found
+
+    def check_roles(self, policy: Policy) -> None:
+        if not policy.roles:
+            raise PolicyError("a policy grants at least one role", field="roles")
+        known = self.catalog.role_crns
+        for role in policy.roles:
+            custom = self.custom.get(role)
+            if role not in known and custom is None:
+                raise PolicyError(f"unknown role `{role}`", field="roles")
+            if custom is not None and custom.account_id != policy.account_id:
+                raise PolicyError(f"custom role `{role}` belongs to another account", field="roles")
+
+    def compile(self, policy: Policy) -> tuple[SubjectKey, CompiledPolicy]:
+        account = next((c for c in policy.resource if c.key == "accountId"), None)
+        if (
+            account is None
+            or account.operator != "stringEquals"
+            or account.value != policy.account_id
+        ):
+            raise PolicyError(
+                "the resource must name the policy's own `accountId`", field="resource"
+            )
+        self.check_roles(policy)
+        service_type = next((c for c in policy.resource if c.key == "serviceType"), None)
+        if service_type is not None and service_type.value not in ("service", "platform_service"):
+            raise PolicyError("`serviceType` is `service` or `platform_service`", field="resource")
+        key, subject_rest = _subject_key(policy)
+        service = next(
+            (
+                c.value
+                for c in policy.resource
+                if c.key == "serviceName"
+                and c.operator == "stringEquals"
+                and isinstance(c.value, str)
+            ),
+            None,
+        )
+        compiled = CompiledPolicy(
+            policy=policy,
+            resource_tests=self.tests(tuple(c for c in policy.resource if c.key != "serviceType")),
+            tag_tests=self.tests(policy.tags),
+            subject_tests=self.tests(subject_rest),
+            service_type=str(service_type.value) if service_type is not None else None,
+            rule=self.rule(policy.rule) if policy.rule is not None else None,
+            service=service,
+        )
+        return key, compiled
 
 
 def compile_policy(
     policy: Policy, catalog: Catalog, custom: Mapping[str, CustomRole]
 ) -> CompiledPolicy:
-    account = next((c for c in policy.resource if c.key == "accountId"), None)
-    if account is None or account.operator != "stringEquals" or account.value != policy.account_id:
-        raise PolicyError("the resource must name the policy's own `accountId`", field="resource")
-    _check_roles(policy, catalog, custom)
-    service_type = next((c for c in policy.resource if c.key == "serviceType"), None)
-    if service_type is not None and service_type.value not in ("service", "platform_service"):
-        raise PolicyError("`serviceType` is `service` or `platform_service`", field="resource")
-    _, subject_tests = _subject_key(policy)
-    tests = tuple(compile_test(c) for c in policy.resource if c.key != "serviceType")
-    return CompiledPolicy(
-        policy=policy,
-        resource_tests=tests,
-        tag_tests=tuple(compile_test(c) for c in policy.tags),
-        subject_tests=subject_tests,
-        service_type=str(service_type.value) if service_type is not None else None,
-        rule=compile_rule(policy.rule) if policy.rule is not None else None,
-    )
+    return _Compiler(catalog, custom).compile(policy)[1]
 
 
 def compile_policies(
@@ -151,24 +292,69 @@ def compile_policies(
 ) -> PolicySet:
     """Validate and index active policies. Raises PolicyError naming the first bad policy."""
     custom = {r.crn: r for r in custom_roles}
-    index: dict[str, dict[SubjectKey, list[CompiledPolicy]]] = {}
-    for policy in policies:
-        if not policy.active:
-            continue
-        try:
-            compiled = compile_policy(policy, catalog, custom)
-        except PolicyError as exc:
-            raise PolicyError(f"policy `{policy.id}`: {exc}", field=exc.field) from exc
-        key, _ = _subject_key(policy)
-        index.setdefault(policy.account_id, {}).setdefault(key, []).append(compiled)
-    frozen = {account: {k: tuple(v) for k, v in keys.items()} for account, keys in index.items()}
-    return PolicySet(catalog=catalog, index=frozen, custom_roles=custom)
+    compiler = _Compiler(catalog, custom)
+    index: dict[str, dict[SubjectKey, dict[str, list[CompiledPolicy]]]] = {}
+    # Compiling makes many small objects and no garbage cycles: the cyclic collector would only
+    # rescan them again and again (it was half the time of compiling a million policies).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for policy in policies:
+            if not policy.active:
+                continue
+            try:
+                key, compiled = compiler.compile(policy)
+            except PolicyError as exc:
+                raise PolicyError(f"policy `{policy.id}`: {exc}", field=exc.field) from exc
+            bucket = index.setdefault(policy.account_id, {}).setdefault(key, {})
+            bucket.setdefault(_bucket_of(compiled), []).append(compiled)
+    finally:
+        if collecting:
+            gc.enable()
+    frozen = {
+        account: {k: _grouped(bucket, compiler) for k, bucket in keys.items()}
+        for account, keys in index.items()
+    }
+    return PolicySet(catalog=catalog, index=frozen, custom_roles=custom, _granted=compiler._granted)
+
+
+def _bucket_of(compiled: CompiledPolicy) -> str:
+    if compiled.service is not None:
+        return compiled.service
+    for attribute in SELECTIVE:
+        for condition in compiled.policy.resource:
+            if (
+                condition.key == attribute
+                and condition.operator == "stringEquals"
+                and isinstance(condition.value, str)
+            ):
+                return f"{attribute}={condition.value}"
+    return ANY_SERVICE
+
+
+def _grouped(bucket: dict[str, list[CompiledPolicy]], compiler: _Compiler) -> Bucket:
+    grouped: dict[str, tuple[Group, ...]] = {}
+    for service, policies in bucket.items():
+        by_roles: dict[tuple[str, ...], list[CompiledPolicy]] = {}
+        for policy in policies:
+            by_roles.setdefault(policy.policy.roles, []).append(policy)
+        grouped[service] = tuple(
+            Group(
+                roles=roles,
+                service=service,
+                granted=compiler.granted(roles, service)
+                if service in compiler.catalog.services
+                else NO_ACTIONS,
+                policies=tuple(members),
+            )
+            for roles, members in by_roles.items()
+        )
+    return grouped
 
 
 def validate(policy: Policy, catalog: Catalog, custom_roles: Iterable[CustomRole] = ()) -> None:
     """Raise PolicyError unless the policy would compile (the API checks before it stores one)."""
-    compile_policy(policy, catalog, {r.crn: r for r in custom_roles})
-    _subject_key(policy)
+    _Compiler(catalog, {r.crn: r for r in custom_roles}).compile(policy)
 
 
 def subject_keys(request: Request) -> list[SubjectKey]:
@@ -176,7 +362,7 @@ def subject_keys(request: Request) -> list[SubjectKey]:
     keys: list[SubjectKey] = []
     if subject.iam_id:
         keys.append(("iam_id", subject.iam_id))
-    keys.extend(("group", g) for g in sorted(subject.access_groups))
+    keys.extend(("group", g) for g in subject.access_groups)
     service = subject.attributes.get("serviceName")
     if service:
         keys.append(("service", service))

@@ -7,7 +7,7 @@ service, permits; otherwise the request is denied.
 
 from __future__ import annotations
 
-from strongroom.policy.compile import CompiledPolicy, PolicySet, subject_keys
+from strongroom.policy.compile import PolicySet, subject_keys
 from strongroom.policy.model import Decision, Request
 
 
@@ -15,32 +15,34 @@ def _service(request: Request, policy_set: PolicySet) -> str:
     """Whose catalog says which roles grant the action: the resource's service, except for a
     service whose actions act on other services' instances (seed 004 table 1: platform roles
     on a service manage its instances' aliases, bindings and credentials)."""
-    own = request.action.split(".", 1)[0]
-    found = policy_set.catalog.service(own)
-    if found is not None and found.acts_on_instances:
+    own = request.action.partition(".")[0]
+    if own in policy_set.catalog.instance_services:
         return own
     return request.resource.get("serviceName") or own
-
-
-def _grants(policy: CompiledPolicy, policy_set: PolicySet, service: str, action: str) -> bool:
-    return any(policy_set.grants(role, service, action) for role in policy.policy.roles)
 
 
 def decide(request: Request, policy_set: PolicySet) -> Decision:
     account = request.resource.get("accountId")
     if not account:
         return Decision(False, (), "the resource names no `accountId`")
+    action = request.action
     service = _service(request, policy_set)
-    keys = subject_keys(request)
-    permitting = tuple(
-        candidate.policy.id
-        for candidate in policy_set.candidates(account, keys)
-        if _grants(candidate, policy_set, service, request.action)
-        and candidate.matches(request, policy_set.kind_of)
-    )
+    permitting: list[str] = []
+    for group in policy_set.groups(account, subject_keys(request), request.resource):
+        # The action first, once per group of policies with the same roles: most groups end here.
+        if group.service == service:
+            granted = group.granted
+        else:
+            granted = policy_set.granted(group.roles, service)
+        if action not in granted:
+            continue
+        for candidate in group.policies:
+            if candidate.matches(request, policy_set.kind_of):
+                permitting.append(candidate.policy.id)
     if permitting:
-        return Decision(True, permitting, f"permitted by {', '.join(permitting)}")
-    return Decision(False, (), explain_denial(request, policy_set, account, service))
+        ids = tuple(permitting) if len(permitting) == 1 else tuple(sorted(permitting))
+        return Decision(True, ids, lambda: f"permitted by {', '.join(ids)}")
+    return Decision(False, (), lambda: explain_denial(request, policy_set, account, service))
 
 
 def roles_held(request: Request, policy_set: PolicySet) -> frozenset[str]:

@@ -25,7 +25,7 @@ Semantics (spec ibm-platform-api.md §6, §12; seeds 003 and 004):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -95,7 +95,13 @@ class Request:
 class Decision:
     permitted: bool
     policies: tuple[str, ...]  # the policies that permitted it
-    reason: str  # why it was permitted or denied, for people
+    # Why, for people: a string, or a function that writes it when first asked (explaining a
+    # denial takes more work than deciding it, and most callers never ask).
+    explanation: str | Callable[[], str] = ""
+
+    @property
+    def reason(self) -> str:
+        return self.explanation() if callable(self.explanation) else self.explanation
 
     def __bool__(self) -> bool:
         return self.permitted
