@@ -243,7 +243,23 @@ class _Compiler:
                 raise PolicyError(f"custom role `{role}` belongs to another account", field="roles")
 
     def compile(self, policy: Policy) -> tuple[SubjectKey, CompiledPolicy]:
-        account = next((c for c in policy.resource if c.key == "accountId"), None)
+        # One pass over the resource: the account, the service type, the service it names.
+        account = service_type = service = None
+        tested: list[Condition] = []
+        for condition in policy.resource:
+            name = condition.key
+            if name == "serviceType":
+                service_type = condition
+                continue
+            tested.append(condition)
+            if name == "accountId":
+                account = condition
+            elif (
+                name == "serviceName"
+                and condition.operator == "stringEquals"
+                and isinstance(condition.value, str)
+            ):
+                service = condition.value
         if (
             account is None
             or account.operator != "stringEquals"
@@ -253,25 +269,14 @@ class _Compiler:
                 "the resource must name the policy's own `accountId`", field="resource"
             )
         self.check_roles(policy)
-        service_type = next((c for c in policy.resource if c.key == "serviceType"), None)
         if service_type is not None and service_type.value not in ("service", "platform_service"):
             raise PolicyError("`serviceType` is `service` or `platform_service`", field="resource")
         key, subject_rest = _subject_key(policy)
-        service = next(
-            (
-                c.value
-                for c in policy.resource
-                if c.key == "serviceName"
-                and c.operator == "stringEquals"
-                and isinstance(c.value, str)
-            ),
-            None,
-        )
         compiled = CompiledPolicy(
             policy=policy,
-            resource_tests=self.tests(tuple(c for c in policy.resource if c.key != "serviceType")),
-            tag_tests=self.tests(policy.tags),
-            subject_tests=self.tests(subject_rest),
+            resource_tests=self.tests(tuple(tested)),
+            tag_tests=self.tests(policy.tags) if policy.tags else (),
+            subject_tests=self.tests(subject_rest) if subject_rest else (),
             service_type=str(service_type.value) if service_type is not None else None,
             rule=self.rule(policy.rule) if policy.rule is not None else None,
             service=service,
@@ -308,13 +313,13 @@ def compile_policies(
                 raise PolicyError(f"policy `{policy.id}`: {exc}", field=exc.field) from exc
             bucket = index.setdefault(policy.account_id, {}).setdefault(key, {})
             bucket.setdefault(_bucket_of(compiled), []).append(compiled)
+        frozen = {
+            account: {k: _grouped(bucket, compiler) for k, bucket in keys.items()}
+            for account, keys in index.items()
+        }
     finally:
         if collecting:
             gc.enable()
-    frozen = {
-        account: {k: _grouped(bucket, compiler) for k, bucket in keys.items()}
-        for account, keys in index.items()
-    }
     return PolicySet(catalog=catalog, index=frozen, custom_roles=custom, _granted=compiler._granted)
 
 
