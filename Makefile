@@ -41,7 +41,8 @@ check: $(DEV)  ## lint, format check, types and import contracts only
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-bench: $(DEV)  ## run the benchmarks and print their figures
+bench: $(DEV)  ## run the benchmarks (with pycasbin and cedarpy beside the engine) and print figures
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove the virtualenv and caches (not ./.strongroom)
