@@ -122,8 +122,18 @@ class PolicySet:
                         found.extend(groups)
         return found
 
-    def candidates(self, account: str, keys: Iterable[SubjectKey]) -> list[CompiledPolicy]:
-        """Every policy naming any of `keys` in `account` (for explanations and roles held)."""
+    def candidates(
+        self,
+        account: str,
+        keys: Iterable[SubjectKey],
+        resource: Mapping[str, str] | None = None,
+    ) -> list[CompiledPolicy]:
+        """The policies naming any of `keys` in `account`: only those filed where `resource`
+        can reach them when it is given (what `matches` may then be asked about: the index
+        has already checked the account and the service), else all of them."""
+        if resource is not None:
+            keys = list(keys)
+            return [p for g in self.groups(account, keys, resource) for p in g.policies]
         buckets = self.index.get(account)
         if not buckets:
             return []
@@ -246,20 +256,24 @@ class _Compiler:
         # One pass over the resource: the account, the service type, the service it names.
         account = service_type = service = None
         tested: list[Condition] = []
+        # The index already guarantees two conditions, so they are not tested again: the
+        # policy's account (policies are filed under it) and the service it names with
+        # stringEquals (its bucket is reached only through a resource of that service).
         for condition in policy.resource:
             name = condition.key
             if name == "serviceType":
                 service_type = condition
-                continue
-            tested.append(condition)
-            if name == "accountId":
+            elif name == "accountId":
                 account = condition
             elif (
                 name == "serviceName"
                 and condition.operator == "stringEquals"
                 and isinstance(condition.value, str)
+                and service is None
             ):
                 service = condition.value
+            else:
+                tested.append(condition)
         if (
             account is None
             or account.operator != "stringEquals"

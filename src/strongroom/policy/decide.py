@@ -56,7 +56,7 @@ def roles_held(request: Request, policy_set: PolicySet) -> frozenset[str]:
         return frozenset()
     return frozenset(
         role
-        for candidate in policy_set.candidates(account, subject_keys(request))
+        for candidate in policy_set.candidates(account, subject_keys(request), request.resource)
         if candidate.matches(request, policy_set.kind_of)
         for role in candidate.policy.roles
     )
@@ -70,7 +70,8 @@ def explain_denial(request: Request, policy_set: PolicySet, account: str, servic
     candidates = list(policy_set.candidates(account, subject_keys(request)))
     if not candidates:
         return f"no policy in account `{account}` names `{who}` or its access groups"
-    on_resource = [c for c in candidates if c.matches(request, policy_set.kind_of)]
+    reachable = policy_set.candidates(account, subject_keys(request), request.resource)
+    on_resource = [c for c in reachable if c.matches(request, policy_set.kind_of)]
     if not on_resource:
         return (
             f"{len(candidates)} policies name `{who}`,"
