@@ -298,12 +298,6 @@ class _Compiler:
         return key, compiled
 
 
-def compile_policy(
-    policy: Policy, catalog: Catalog, custom: Mapping[str, CustomRole]
-) -> CompiledPolicy:
-    return _Compiler(catalog, custom).compile(policy)[1]
-
-
 def compile_policies(
     policies: Iterable[Policy],
     catalog: Catalog,
@@ -386,7 +380,3 @@ def subject_keys(request: Request) -> list[SubjectKey]:
     if service:
         keys.append(("service", service))
     return keys
-
-
-def conditions_text(conditions: Iterable[Condition]) -> str:
-    return ", ".join(f"{c.key} {c.operator} {c.value}" for c in conditions)
