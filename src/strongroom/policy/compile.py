@@ -16,7 +16,7 @@ Everything is prepared here so that `decide` only compares:
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from strongroom.policy.catalog import Catalog
@@ -25,6 +25,8 @@ from strongroom.policy.model import Condition, Policy, PolicyError, Request, Rul
 from strongroom.policy.operators import Test, compile_test
 
 SubjectKey = tuple[str, str]
+# A service's name, `*`, or (attribute, value) for policies pinning a SELECTIVE attribute.
+BucketName = str | tuple[str, str]
 ANY_SERVICE = "*"
 # Policies naming no service are indexed by the first of these they pin with stringEquals
 # (`resourceGroupId=<id>`, ...), so a check sees only those for the request's own group,
@@ -85,12 +87,12 @@ class Group:
     tested once for the group, and only a group whose roles grant it is matched further."""
 
     roles: tuple[str, ...]
-    service: str  # the service the bucket is for, or ANY_SERVICE
+    service: BucketName  # the bucket's name: grants are known only for a service's bucket
     granted: frozenset[str]  # what `roles` grant on `service` (empty for ANY_SERVICE)
     policies: tuple[CompiledPolicy, ...]
 
 
-Bucket = Mapping[str, tuple[Group, ...]]  # service (or `*`) -> groups by roles
+Bucket = Mapping[BucketName, tuple[Group, ...]]  # -> the policies there, grouped by roles
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,26 +103,29 @@ class PolicySet:
     # (roles, service) -> the actions those roles grant there; filled as decisions ask.
     _granted: dict[tuple[tuple[str, ...], str], frozenset[str]] = field(default_factory=dict)
 
+    def lookups(self, resource: Mapping[str, str]) -> list[BucketName]:
+        """The buckets a resource can reach under any subject: its service's, the one for
+        policies naming no service, and those pinning its group, instance or resource."""
+        found: list[BucketName] = [resource.get("serviceName", ""), ANY_SERVICE]
+        for attribute in SELECTIVE:
+            value = resource.get(attribute)
+            if value is not None:
+                found.append((attribute, value))
+        return found
+
     def groups(
         self, account: str, keys: Iterable[SubjectKey], resource: Mapping[str, str]
-    ) -> list[Group]:
-        """The groups of policies naming any of `keys` in `account` that can match `resource`:
-        those naming its service, and those naming none that pin its group, instance or
-        resource, or pin none of them."""
+    ) -> Iterator[Group]:
+        """The groups of policies naming any of `keys` in `account` that can match `resource`."""
         buckets = self.index.get(account)
         if not buckets:
-            return []
-        lookups = [resource.get("serviceName", ""), ANY_SERVICE]
-        lookups += [f"{a}={resource[a]}" for a in SELECTIVE if a in resource]
-        found: list[Group] = []
+            return
+        lookups = self.lookups(resource)
         for key in keys:
             bucket = buckets.get(key)
             if bucket is not None:
                 for lookup in lookups:
-                    groups = bucket.get(lookup)
-                    if groups:
-                        found.extend(groups)
-        return found
+                    yield from bucket.get(lookup, ())
 
     def candidates(
         self,
@@ -306,7 +311,7 @@ def compile_policies(
     """Validate and index active policies. Raises PolicyError naming the first bad policy."""
     custom = {r.crn: r for r in custom_roles}
     compiler = _Compiler(catalog, custom)
-    index: dict[str, dict[SubjectKey, dict[str, list[CompiledPolicy]]]] = {}
+    index: dict[str, dict[SubjectKey, dict[BucketName, list[CompiledPolicy]]]] = {}
     # Compiling makes many small objects and no garbage cycles: the cyclic collector would only
     # rescan them again and again (it was half the time of compiling a million policies).
     collecting = gc.isenabled()
@@ -331,7 +336,7 @@ def compile_policies(
     return PolicySet(catalog=catalog, index=frozen, custom_roles=custom, _granted=compiler._granted)
 
 
-def _bucket_of(compiled: CompiledPolicy) -> str:
+def _bucket_of(compiled: CompiledPolicy) -> BucketName:
     if compiled.service is not None:
         return compiled.service
     for attribute in SELECTIVE:
@@ -341,22 +346,22 @@ def _bucket_of(compiled: CompiledPolicy) -> str:
                 and condition.operator == "stringEquals"
                 and isinstance(condition.value, str)
             ):
-                return f"{attribute}={condition.value}"
+                return (attribute, condition.value)
     return ANY_SERVICE
 
 
-def _grouped(bucket: dict[str, list[CompiledPolicy]], compiler: _Compiler) -> Bucket:
-    grouped: dict[str, tuple[Group, ...]] = {}
-    for service, policies in bucket.items():
+def _grouped(bucket: dict[BucketName, list[CompiledPolicy]], compiler: _Compiler) -> Bucket:
+    grouped: dict[BucketName, tuple[Group, ...]] = {}
+    for name, policies in bucket.items():
         by_roles: dict[tuple[str, ...], list[CompiledPolicy]] = {}
         for policy in policies:
             by_roles.setdefault(policy.policy.roles, []).append(policy)
-        grouped[service] = tuple(
+        grouped[name] = tuple(
             Group(
                 roles=roles,
-                service=service,
-                granted=compiler.granted(roles, service)
-                if service in compiler.catalog.services
+                service=name,
+                granted=compiler.granted(roles, name)
+                if isinstance(name, str) and name in compiler.catalog.services
                 else NO_ACTIONS,
                 policies=tuple(members),
             )

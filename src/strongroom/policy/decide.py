@@ -7,7 +7,7 @@ service, permits; otherwise the request is denied.
 
 from __future__ import annotations
 
-from strongroom.policy.compile import PolicySet, subject_keys
+from strongroom.policy.compile import PolicySet, SubjectKey, subject_keys
 from strongroom.policy.model import Decision, Request
 
 
@@ -25,24 +25,58 @@ def decide(request: Request, policy_set: PolicySet) -> Decision:
     account = request.resource.get("accountId")
     if not account:
         return Decision(False, (), "the resource names no `accountId`")
-    action = request.action
     service = _service(request, policy_set)
-    permitting: list[str] = []
-    for group in policy_set.groups(account, subject_keys(request), request.resource):
-        # The action first, once per group of policies with the same roles: most groups end here.
-        if group.service == service:
-            granted = group.granted
-        else:
-            granted = policy_set.granted(group.roles, service)
-        if action not in granted:
+    keys = subject_keys(request)
+    if not _permitting(request, policy_set, account, keys, service, first=True):
+        return Decision(False, (), lambda: explain_denial(request, policy_set, account, service))
+
+    def every() -> tuple[str, ...]:
+        return tuple(sorted(_permitting(request, policy_set, account, keys, service)))
+
+    return Decision(True, every, lambda: f"permitted by {', '.join(every())}")
+
+
+def _permitting(
+    request: Request,
+    policy_set: PolicySet,
+    account: str,
+    keys: list[SubjectKey],
+    service: str,
+    *,
+    first: bool = False,
+) -> list[str]:
+    """The ids of the policies that permit the request; with `first`, at most one.
+
+    The hot path of every check: `PolicySet.groups` walked inline (a generator per check
+    measured a fifth of the median check).
+    """
+    found: list[str] = []
+    buckets = policy_set.index.get(account)
+    if not buckets:
+        return found
+    lookups = policy_set.lookups(request.resource)
+    action = request.action
+    kind_of = policy_set.kind_of
+    for key in keys:
+        bucket = buckets.get(key)
+        if bucket is None:
             continue
-        for candidate in group.policies:
-            if candidate.matches(request, policy_set.kind_of):
-                permitting.append(candidate.policy.id)
-    if permitting:
-        ids = tuple(permitting) if len(permitting) == 1 else tuple(sorted(permitting))
-        return Decision(True, ids, lambda: f"permitted by {', '.join(ids)}")
-    return Decision(False, (), lambda: explain_denial(request, policy_set, account, service))
+        for lookup in lookups:
+            for group in bucket.get(lookup, ()):
+                # The action first, once per group of policies with the same roles: most
+                # groups end here.
+                if group.service == service:
+                    granted = group.granted
+                else:
+                    granted = policy_set.granted(group.roles, service)
+                if action not in granted:
+                    continue
+                for candidate in group.policies:
+                    if candidate.matches(request, kind_of):
+                        found.append(candidate.policy.id)
+                        if first:
+                            return found
+    return found
 
 
 def roles_held(request: Request, policy_set: PolicySet) -> frozenset[str]:

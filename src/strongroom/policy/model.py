@@ -94,10 +94,16 @@ class Request:
 @dataclass(frozen=True, slots=True)
 class Decision:
     permitted: bool
-    policies: tuple[str, ...]  # the policies that permitted it
+    # The policies that permitted it: a tuple, or a function that finds them all when first
+    # asked (a check stops at the first permitting policy; only explanations want every one).
+    permitting: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
     # Why, for people: a string, or a function that writes it when first asked (explaining a
     # denial takes more work than deciding it, and most callers never ask).
     explanation: str | Callable[[], str] = ""
+
+    @property
+    def policies(self) -> tuple[str, ...]:
+        return self.permitting() if callable(self.permitting) else self.permitting
 
     @property
     def reason(self) -> str:
