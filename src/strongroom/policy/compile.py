@@ -377,11 +377,11 @@ def validate(policy: Policy, catalog: Catalog, custom_roles: Iterable[CustomRole
 
 def subject_keys(request: Request) -> list[SubjectKey]:
     subject = request.subject
-    keys: list[SubjectKey] = []
-    if subject.iam_id:
-        keys.append(("iam_id", subject.iam_id))
-    keys.extend(("group", g) for g in subject.access_groups)
-    service = subject.attributes.get("serviceName")
-    if service:
-        keys.append(("service", service))
+    keys: list[SubjectKey] = [("iam_id", subject.iam_id)] if subject.iam_id else []
+    if subject.access_groups:
+        keys += [("group", g) for g in subject.access_groups]
+    if subject.attributes:
+        service = subject.attributes.get("serviceName")
+        if service:
+            keys.append(("service", service))
     return keys
