@@ -82,7 +82,9 @@ def check_email(email: str) -> str:
 
 def check_account_id(account_id: str, field: str = "account_id") -> str:
     if not ids.ACCOUNT_ID_RE.match(account_id):
-        raise Invalid(f"`{account_id}` is not an account id (32 hex characters)", field=field)
+        raise Invalid(
+            f"`{field}`: `{account_id}` is not an account id (32 hex characters)", field=field
+        )
     return account_id
 
 
@@ -135,7 +137,7 @@ def check_link(
     try:
         CRN.parse(crn)  # the form only: IBM's own tests use cname `staging`
     except CRNError as exc:
-        raise Invalid(str(exc), field="link.crn") from exc
+        raise Invalid(f"`link.crn`: {exc}", field="link.crn") from exc
     fields = ("namespace", "name", "component_type", "component_name")
     values: dict[str, str | None] = {}
     for key in fields:
@@ -184,14 +186,14 @@ def check_identity(
         try:
             CRN.parse(identifier)
         except CRNError as exc:
-            raise Invalid(str(exc), field=f"{field}identifier") from exc
+            raise Invalid(f"`{field}identifier`: {exc}", field=f"{field}identifier") from exc
         iam_id = f"crn-{identifier}"
     for n, account in enumerate(accounts or ()):
         check_account_id(account, f"{field}accounts[{n}]")
     try:
         check_description(description or "")
     except Invalid as exc:
-        raise Invalid(exc.message, field=f"{field}description") from exc
+        raise Invalid(f"`{field}description`: {exc.message}", field=f"{field}description") from exc
     return ProfileIdentity(
         identifier=identifier,
         type=kind,
@@ -215,7 +217,8 @@ def check_identities(raw: Sequence[Mapping[str, Any]]) -> tuple[ProfileIdentity,
         )
         if identity.iam_id in out:
             raise Invalid(
-                f"`{identity.identifier}` is listed twice", field=f"identities[{n}].identifier"
+                f"`identities[{n}].identifier`: `{identity.identifier}` is listed twice",
+                field=f"identities[{n}].identifier",
             )
         out[identity.iam_id] = identity
     return tuple(out.values())
