@@ -19,12 +19,16 @@ from strongroom.authz import LocalAuthorizer
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
 from strongroom.errors import ConfigurationError
+from strongroom.identity.profile_parts import ProfilePartService
+from strongroom.identity.profiles import ProfileHook, ProfileService
 from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import IdentityService
 from strongroom.policy import load_catalog
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
 from strongroom.store.sql.uow import SqlUnitOfWorkFactory
+from strongroom.tokens.cr_tokens import CrTokenVerifier, IssuerConfigError, parse_issuers
+from strongroom.tokens.profile_grants import ProfileGrants
 from strongroom.tokens.service import TokenService, TokenSettings
 
 # The IBM CLI's public client (spec §3.1): HTTP Basic `bx:bx` asks for a real refresh token.
@@ -100,6 +104,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
                 settings.account_name, settings.owner_email, value, first=True
             )
         authorizer = LocalAuthorizer(uow, catalog, clock)
+        # -- trusted profiles --
+        # Run inside a profile's delete (access groups: drop the profile's memberships).
+        on_profile_deleted: list[ProfileHook] = []
+        profiles = ProfileService(
+            uow, clock, on_change=authorizer.invalidate, on_profile_deleted=on_profile_deleted
+        )
+        cr_tokens = _cr_token_verifier(settings, clock)
         container = Container(
             settings=settings,
             identity=identity,
@@ -111,8 +122,25 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             # next check on this node sees them; seed 003 table 4 asks the same authorizer.
             policies=PolicyService(uow, clock, catalog, on_change=authorizer.invalidate),
             roles=RoleService(uow, clock, catalog, on_change=authorizer.invalidate),
+            profiles=profiles,
+            profile_parts=ProfilePartService(uow, clock),
+            profile_grants=ProfileGrants(tokens, profiles, cr_tokens),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:
         database.dispose()
         raise
+
+
+def _cr_token_verifier(settings: Settings, clock: Clock) -> CrTokenVerifier | None:
+    """The trusted compute-resource issuers (STRONGROOM_CR_TOKEN_ISSUERS), if configured."""
+    path = settings.cr_token_issuers
+    if path is None:
+        return None
+    try:
+        issuers = parse_issuers(path.read_text())
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the CR token issuers file {path}: {exc}") from exc
+    except IssuerConfigError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from exc
+    return CrTokenVerifier(issuers, clock, settings.clock_skew_seconds)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     signing_key_rotation_days: int = Field(default=90, ge=1)
     clock_skew_seconds: int = Field(default=30, ge=0, le=30)
 
+    # Trusted compute-resource token issuers for the cr-token grant (docs/user-guide.md): a JSON
+    # file {"<iss>": {"jwks": {...}} | {"public_key_pem": "..."}}; unset: the grant is refused.
+    cr_token_issuers: Path | None = None
+
     max_body_bytes: int = 1024 * 1024
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     log_level: str = "info"

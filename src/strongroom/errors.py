@@ -54,6 +54,12 @@ class Locked(Conflict):
         super().__init__(f"{kind} `{ident}` is locked; unlock it before changing or deleting it")
 
 
+class QuotaExceeded(StrongroomError):
+    """An account limit is reached (reliability.md §4, IBM's limits table): nothing is created."""
+
+    code = "quota_exceeded"
+
+
 class PreconditionFailed(StrongroomError):
     """If-Match named a version that is no longer current."""
 

@@ -12,6 +12,7 @@ ACCOUNT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 SERVICE_ID_RE = re.compile(r"^ServiceId-[0-9a-f-]{36}$")
 API_KEY_ID_RE = re.compile(r"^ApiKey-[0-9a-f-]{36}$")
 USER_IAM_ID_RE = re.compile(r"^IBMid-[0-9A-Za-z]{6,}$")
+PROFILE_ID_RE = re.compile(r"^Profile-[0-9a-f-]{36}$")
 
 
 def new_account_id() -> str:
@@ -30,6 +31,15 @@ def new_service_id() -> str:
 
 def service_id_iam_id(service_id: str) -> str:
     return f"iam-{service_id}"
+
+
+def new_profile_id() -> str:
+    """Trusted profiles: `Profile-<uuid>`, iam_id `iam-Profile-<uuid>` (spec §3.5)."""
+    return f"Profile-{uuid.uuid4()}"
+
+
+def profile_iam_id(profile_id: str) -> str:
+    return f"iam-{profile_id}"
 
 
 def new_api_key_id() -> str:

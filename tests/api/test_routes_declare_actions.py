@@ -64,7 +64,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     key = client.post(
         "/v1/apikeys", json={"name": "k", "iam_id": sid["iam_id"]}, headers=headers
     ).json()
-    yield {"runtime": runtime, "headers": headers, "account": account, "sid": sid, "key": key}
+    profile = client.post(
+        "/v1/profiles", json={"account_id": account, "name": "p"}, headers=headers
+    ).json()
+    yield {
+        "runtime": runtime,
+        "headers": headers,
+        "account": account,
+        "sid": sid,
+        "key": key,
+        "profile": profile,
+    }
     runtime.close()
 
 
@@ -142,17 +152,59 @@ def _policy_body(path: str, account: str) -> dict[str, Any]:
     }
 
 
+PROFILE_BODIES = {
+    ("POST", "/v1/profiles/{profile_id}/rules"): {
+        "type": "Profile-CR",
+        "cr_type": "VSI",
+        "conditions": [{"claim": "sub", "operator": "EQUALS", "value": '"x"'}],
+    },
+    ("PUT", "/v1/profiles/{profile_id}/rules/{rule_id}"): {
+        "type": "Profile-CR",
+        "cr_type": "VSI",
+        "conditions": [{"claim": "sub", "operator": "EQUALS", "value": '"x"'}],
+    },
+    ("POST", "/v1/profiles/{profile_id}/links"): {
+        "cr_type": "VSI",
+        "link": {"crn": "crn:v1:staging:public:is:us-south:a/1::instance:1"},
+    },
+    ("PUT", "/v1/profiles/{profile_id}/identities"): {
+        "identities": [{"identifier": "IBMid-someone", "type": "user"}]
+    },
+    ("POST", "/v1/profiles/{profile_id}/identities/{identity_type}"): {
+        "identifier": "IBMid-someone",
+        "type": "user",
+    },
+}
+
+
+def _profile_path(path: str, world: dict[str, Any]) -> str:
+    for name, value in (
+        ("{profile_id}", world["profile"]["id"]),
+        ("{rule_id}", "ClaimRule-unknown"),
+        ("{link_id}", "ProfileLink-unknown"),
+        ("{identity_type}", "user"),
+        ("{identifier_id}", "IBMid-someone"),
+    ):
+        path = path.replace(name, value)
+    return path
+
+
 def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
     """A plausible request for each guarded route, aimed at objects in the caller's own account."""
     path = op.path.replace(
         "{id}", world["sid"]["id"] if "serviceids" in op.path else world["key"]["id"]
     )
+    path = _profile_path(path, world)
     body: Any = None
     headers = dict(world["headers"], **{"If-Match": "*", "IAM-ApiKey": world["key"]["apikey"]})
     if op.path == "/v1/serviceids/" and op.method == "POST":
         body = {"account_id": world["account"], "name": "new"}
     elif op.path == "/v1/apikeys" and op.method == "POST":
         body = {"name": "new", "iam_id": world["sid"]["iam_id"]}
+    elif (op.method, op.path) in PROFILE_BODIES:
+        body = PROFILE_BODIES[(op.method, op.path)]
+    elif op.path == "/v1/profiles" and op.method == "POST":
+        body = {"account_id": world["account"], "name": "new"}
     elif op.path in ("/v1/policies", "/v2/policies") and op.method == "POST":
         body = _policy_body(op.path, world["account"])
     elif op.path.startswith("/v2/authz"):

@@ -8,7 +8,16 @@ from strongroom import __version__
 from strongroom.api import errors
 from strongroom.api.container import Container
 from strongroom.api.middleware import RequestContext
-from strongroom.api.routers import apikeys, authz, health, policies, roles, serviceids, tokens
+from strongroom.api.routers import (
+    apikeys,
+    authz,
+    health,
+    policies,
+    profiles,
+    roles,
+    serviceids,
+    tokens,
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -21,7 +30,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (health, tokens, apikeys, serviceids, authz, policies, roles):
+    for module in (health, tokens, apikeys, serviceids, authz, policies, roles, profiles):
         app.include_router(module.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

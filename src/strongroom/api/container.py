@@ -9,7 +9,10 @@ from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
 from strongroom.authz import Authorizer
 from strongroom.config import Settings
+from strongroom.identity.profile_parts import ProfilePartService
+from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
+from strongroom.tokens.profile_grants import ProfileGrants
 from strongroom.tokens.service import TokenService
 
 
@@ -22,3 +25,7 @@ class Container:
     decisions: DecisionPoint  # the decision point services call (/v2/authz); holds the clock
     policies: PolicyService  # Policy Management: /v1/policies, /v2/policies
     roles: RoleService  # Policy Management: /v2/roles
+    # -- trusted profiles (spec §4.3, §3.1) --
+    profiles: ProfileService  # /v1/profiles
+    profile_parts: ProfilePartService  # /v1/profiles/{id}/rules, /links, /identities
+    profile_grants: ProfileGrants  # the assume and cr-token grants of /identity/token

@@ -1,8 +1,8 @@
 """The one place where errors become HTTP: status codes and IBM's error envelopes (spec §2.7).
 
 - Token endpoint: `{"context": {...}, "errorCode": "BXNIM…", "errorMessage": "…"}`.
-- IAM Identity (`/v1/apikeys`, `/v1/serviceids`): `{context, status_code (string), errors:
-  [{code, message_code, message, details}], trace}`.
+- IAM Identity (`/v1/apikeys`, `/v1/serviceids`, `/v1/profiles`): `{context, status_code
+  (string), errors: [{code, message_code, message, details}], trace}`.
 - Everything else: `{"trace", "errors": [{"code", "message", "more_info"}], "status_code"}`.
   Policy Management (`/v1/policies`, `/v2/policies`, `/v2/roles`) uses this shape with its own
   codes: `invalid_body`, `insufficent_permissions` (sic), `policy_not_found`, ... (spec §2.7).
@@ -28,6 +28,7 @@ from strongroom.errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    QuotaExceeded,
     StrongroomError,
     TokenGrantError,
     Unauthenticated,
@@ -45,6 +46,7 @@ STATUS: list[tuple[type[StrongroomError], int]] = [
     (Conflict, 409),
     (PreconditionFailed, 412),
     (PreconditionRequired, 428),
+    (QuotaExceeded, 422),  # reliability.md C7: a create past an account limit
 ]
 
 HTTP_CODES = {
@@ -59,7 +61,7 @@ HTTP_CODES = {
     500: "internal_error",
 }
 
-_IDENTITY_PREFIXES = ("/v1/apikeys", "/v1/serviceids")
+_IDENTITY_PREFIXES = ("/v1/apikeys", "/v1/serviceids", "/v1/profiles")
 _TOKEN_PREFIXES = ("/identity/", "/oidc/")
 _POLICY_PREFIXES = ("/v1/policies", "/v2/policies", "/v2/roles")
 # Policy Management's names for our generic codes (spec §2.7; IBM really spells it

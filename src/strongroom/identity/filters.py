@@ -15,6 +15,7 @@ from dataclasses import dataclass
 OPERATORS = frozenset({"eq", "ne", "co", "sw", "ew"})
 SERVICE_ID_ATTRIBUTES = ("name", "description", "id", "iam_id", "created_by")
 API_KEY_ATTRIBUTES = ("name", "description", "id", "iam_id", "created_by")
+PROFILE_ATTRIBUTES = ("name", "description", "id", "iam_id", "created_by", "email")
 MAX_LENGTH = 1024
 MAX_DEPTH = 16  # nesting of parentheses; deeper filters are refused, not recursed into
 

@@ -9,6 +9,11 @@ from typing import Any
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 REFRESH_GRANT = "refresh_token"
+# Trusted-profile grants (spec §3.1): a user or service ID assumes a profile; a compute resource
+# trades its own token for a profile's.
+ASSUME_GRANT = "urn:ibm:params:oauth:grant-type:assume"
+CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"  # noqa: S105 (a grant name)
+PROFILE_SUB_TYPE = "Profile"
 DEFAULT_SCOPE = "ibm openid"
 DEFAULT_CLIENT = "default"
 
@@ -27,6 +32,9 @@ class Subject:
     given_name: str | None = None
     family_name: str | None = None
     email: str | None = None
+    # Who really authenticated, when that is not the subject (a profile's token names the user,
+    # service ID or compute resource that assumed it); None: the subject itself.
+    authn: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +93,7 @@ def access_claims(
             if value is not None:
                 claims[name] = value
                 authn[name] = value
-    claims["authn"] = authn
+    claims["authn"] = dict(subject.authn) if subject.authn is not None else authn
     return claims
 
 

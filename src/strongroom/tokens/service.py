@@ -310,3 +310,9 @@ class TokenService:
         if principal is None:
             raise Unauthenticated("the access token does not name an identity and account")
         return principal
+
+    # -- trusted-profile tokens (spec §3.1, §3.3; grants in tokens/profile_grants.py) -----------
+
+    def issue_profile_token(self, subject: Subject, grant_type: str) -> TokenResponse:
+        """An access token for a trusted profile; never a refresh token (`not_supported`)."""
+        return self._issue(subject, grant_type, None, None, apikey_id="")

@@ -14,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from strongroom.api.actions import public_route
 from strongroom.api.deps import Services
 from strongroom.errors import TokenGrantError
-from strongroom.tokens.claims import APIKEY_GRANT, REFRESH_GRANT
-from strongroom.tokens.service import BAD_CLIENT, BAD_REQUEST
+from strongroom.identity.profile_requests import ProfileSelector
+from strongroom.tokens.claims import APIKEY_GRANT, ASSUME_GRANT, CR_TOKEN_GRANT, REFRESH_GRANT
+from strongroom.tokens.service import BAD_CLIENT, BAD_REQUEST, TokenResponse
 
 router = APIRouter()
 FORM = "application/x-www-form-urlencoded"
@@ -70,9 +71,46 @@ async def _token(request: Request, services: Services) -> JSONResponse:
         if not refresh:
             raise TokenGrantError(BAD_REQUEST, "The form field `refresh_token` is missing.")
         result = await run_in_threadpool(services.tokens.refresh, refresh, client_id=client_id)
+    elif grant in PROFILE_GRANTS:
+        result = await run_in_threadpool(_profile_grant, grant, form, services)
     else:
         raise TokenGrantError(BAD_REQUEST, f"Unsupported grant_type `{grant}`.")
     return JSONResponse(result.body(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+# -- trusted-profile grants (spec §3.1) ------------------------------------------------------------
+
+PROFILE_GRANTS = (ASSUME_GRANT, CR_TOKEN_GRANT)
+
+
+def _required(form: dict[str, str], field: str) -> str:
+    value = form.get(field)
+    if not value:
+        raise TokenGrantError(BAD_REQUEST, f"The form field `{field}` is missing.")
+    return value
+
+
+def _profile_grant(grant: str, form: dict[str, str], services: Services) -> TokenResponse:
+    selector = ProfileSelector(
+        profile_id=form.get("profile_id") or None,
+        profile_crn=form.get("profile_crn") or None,
+        profile_name=form.get("profile_name") or None,
+        account_id=form.get("account") or None,
+    )
+    if grant == ASSUME_GRANT:
+        token = _required(form, "access_token")
+        if not (selector.profile_id or selector.profile_crn or selector.profile_name):
+            raise TokenGrantError(
+                BAD_REQUEST,
+                "Name the profile: `profile_id`, `profile_crn`, or `profile_name` with `account`.",
+            )
+        if selector.profile_name and not selector.account_id and not selector.profile_id:
+            raise TokenGrantError(BAD_REQUEST, "`profile_name` needs `account`.")
+        return services.profile_grants.assume(token, selector)
+    token = _required(form, "cr_token")
+    if not (selector.profile_id or selector.profile_name):
+        raise TokenGrantError(BAD_REQUEST, "Name the profile: `profile_id` or `profile_name`.")
+    return services.profile_grants.exchange_cr_token(token.strip(), selector)
 
 
 @router.post("/identity/token", **public_route())
@@ -102,7 +140,7 @@ def discovery(services: Services) -> dict[str, Any]:
         "issuer": issuer,
         "token_endpoint": f"{issuer}/token",
         "jwks_uri": f"{issuer}/keys",
-        "grant_types_supported": [APIKEY_GRANT, REFRESH_GRANT],
+        "grant_types_supported": [APIKEY_GRANT, REFRESH_GRANT, ASSUME_GRANT, CR_TOKEN_GRANT],
         "response_types_supported": ["cloud_iam"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],

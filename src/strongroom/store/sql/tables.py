@@ -212,3 +212,75 @@ account_revisions = sa.Table(
     sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
     sa.Column("revision", sa.BigInteger(), nullable=False),
 )
+
+
+# -- trusted profiles (spec §4.3; migration 0004) -------------------------------------------------
+
+profiles = sa.Table(
+    "profiles",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("iam_id", sa.String(128), nullable=False, unique=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    *_folded(),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("identities_tag", sa.String(64), nullable=False),
+    *_versioned(),
+    # A profile's name is unique in its account (spec §4.3): duplicate -> 409.
+    sa.UniqueConstraint("account_id", "name", name="uq_profiles_account_id_name"),
+)
+
+profile_claim_rules = sa.Table(
+    "profile_claim_rules",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "profile_id", sa.String(64), sa.ForeignKey("profiles.id"), nullable=False, index=True
+    ),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("realm_name", sa.Text(), nullable=True),
+    sa.Column("cr_type", sa.String(16), nullable=True),
+    sa.Column("expiration", sa.Integer(), nullable=False),
+    # NOTE: the conditions exactly as sent (values are stringified JSON); reads echo them.
+    sa.Column("conditions", sa.JSON(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("modified_at", UTCDateTime(), nullable=False),
+    sa.Column("entity_tag", sa.String(64), nullable=False),
+)
+
+profile_links = sa.Table(
+    "profile_links",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "profile_id", sa.String(64), sa.ForeignKey("profiles.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("cr_type", sa.String(16), nullable=False),
+    sa.Column("is_cross_account", sa.Boolean(), nullable=False),
+    sa.Column("crn", sa.Text(), nullable=False),
+    sa.Column("namespace", sa.String(255), nullable=True),
+    sa.Column("link_name", sa.String(255), nullable=True),
+    sa.Column("component_type", sa.String(255), nullable=True),
+    sa.Column("component_name", sa.String(255), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("modified_at", UTCDateTime(), nullable=False),
+    sa.Column("entity_tag", sa.String(64), nullable=False),
+)
+
+profile_identities = sa.Table(
+    "profile_identities",
+    metadata,
+    sa.Column("profile_id", sa.String(64), sa.ForeignKey("profiles.id"), primary_key=True),
+    sa.Column("iam_id", sa.String(1024), primary_key=True),
+    sa.Column("position", sa.Integer(), nullable=False),  # the order the client gave
+    sa.Column("identifier", sa.Text(), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("accounts", sa.JSON(), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+)

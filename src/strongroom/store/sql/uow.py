@@ -14,7 +14,7 @@ from typing import Self
 
 from sqlalchemy import Connection
 
-from strongroom.store.sql import access_repos, repos, server_repos
+from strongroom.store.sql import access_repos, profile_repos, repos, server_repos
 from strongroom.store.sql.engine import Database
 
 
@@ -29,6 +29,11 @@ class SqlUnitOfWork:
     policies: access_repos.SqlPolicies
     roles: access_repos.SqlRoles
     revisions: access_repos.SqlRevisions
+    # trusted profiles
+    profiles: profile_repos.SqlProfiles
+    profile_rules: profile_repos.SqlClaimRules
+    profile_links: profile_repos.SqlProfileLinks
+    profile_identities: profile_repos.SqlProfileIdentities
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -72,6 +77,11 @@ class SqlUnitOfWork:
         self.policies = access_repos.SqlPolicies(conn)
         self.roles = access_repos.SqlRoles(conn)
         self.revisions = access_repos.SqlRevisions(conn)
+        # trusted profiles
+        self.profiles = profile_repos.SqlProfiles(conn)
+        self.profile_rules = profile_repos.SqlClaimRules(conn)
+        self.profile_links = profile_repos.SqlProfileLinks(conn)
+        self.profile_identities = profile_repos.SqlProfileIdentities(conn)
 
     def __exit__(
         self,
