@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from strongroom import rootkey
 from strongroom.access.decisions import DecisionPoint
+from strongroom.access.groups import GroupService
 from strongroom.access.owner import grant_owner
 from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
@@ -111,6 +112,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             # next check on this node sees them; seed 003 table 4 asks the same authorizer.
             policies=PolicyService(uow, clock, catalog, on_change=authorizer.invalidate),
             roles=RoleService(uow, clock, catalog, on_change=authorizer.invalidate),
+            # IAM Access Groups: membership changes drop the account's cached memberships too.
+            groups=GroupService(uow, clock, on_change=authorizer.invalidate),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

@@ -9,6 +9,7 @@ from strongroom.api import errors
 from strongroom.api.container import Container
 from strongroom.api.middleware import RequestContext
 from strongroom.api.routers import apikeys, authz, health, policies, roles, serviceids, tokens
+from strongroom.api.routers import groups as access_groups
 
 
 def create_app(container: Container) -> FastAPI:
@@ -23,5 +24,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     for module in (health, tokens, apikeys, serviceids, authz, policies, roles):
         app.include_router(module.router)
+    # IAM Access Groups
+    app.include_router(access_groups.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from strongroom.access.decisions import DecisionPoint
+from strongroom.access.groups import GroupService
 from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
 from strongroom.authz import Authorizer
@@ -22,3 +23,5 @@ class Container:
     decisions: DecisionPoint  # the decision point services call (/v2/authz); holds the clock
     policies: PolicyService  # Policy Management: /v1/policies, /v2/policies
     roles: RoleService  # Policy Management: /v2/roles
+    # IAM Access Groups: /v2/groups
+    groups: GroupService

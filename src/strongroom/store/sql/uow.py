@@ -14,7 +14,7 @@ from typing import Self
 
 from sqlalchemy import Connection
 
-from strongroom.store.sql import access_repos, repos, server_repos
+from strongroom.store.sql import access_repos, group_repos, repos, server_repos
 from strongroom.store.sql.engine import Database
 
 
@@ -29,6 +29,12 @@ class SqlUnitOfWork:
     policies: access_repos.SqlPolicies
     roles: access_repos.SqlRoles
     revisions: access_repos.SqlRevisions
+    # IAM Access Groups
+    access_groups: group_repos.SqlAccessGroups
+    group_members: group_repos.SqlGroupMembers
+    group_rules: group_repos.SqlGroupRules
+    group_settings: group_repos.SqlGroupSettings
+    federated_logins: group_repos.SqlFederatedLogins
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -72,6 +78,12 @@ class SqlUnitOfWork:
         self.policies = access_repos.SqlPolicies(conn)
         self.roles = access_repos.SqlRoles(conn)
         self.revisions = access_repos.SqlRevisions(conn)
+        # IAM Access Groups
+        self.access_groups = group_repos.SqlAccessGroups(conn)
+        self.group_members = group_repos.SqlGroupMembers(conn)
+        self.group_rules = group_repos.SqlGroupRules(conn)
+        self.group_settings = group_repos.SqlGroupSettings(conn)
+        self.federated_logins = group_repos.SqlFederatedLogins(conn)
 
     def __exit__(
         self,
