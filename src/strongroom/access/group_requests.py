@@ -62,7 +62,7 @@ def body_object(body: Any) -> Mapping[str, Any]:
     if body is None:
         return {}
     if not isinstance(body, Mapping):
-        raise Invalid("the request body must be a JSON object", field="body")
+        raise Invalid("`body` must be a JSON object", field="body")
     return body
 
 
