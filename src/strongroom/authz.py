@@ -5,7 +5,8 @@ Call sites hold a `Guard` (principal + the route's action + an Authorizer) and c
 behind the guard is chosen in `bootstrap`; call sites do not change when it does.
 
 `LocalAuthorizer` decides with the policy engine in process. It keeps each account's compiled
-policy set keyed by the account's access revision:
+policy set, and the account's access-group memberships (access/memberships.py), keyed by the
+account's access revision:
 - a change made through this node invalidates the entry at once (`invalidate`, called after the
   change commits), so a check after an acknowledged write on the same node sees it;
 - a change made through another node is seen when the entry is next revalidated against the
@@ -18,8 +19,10 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
+from strongroom.access.memberships import MembershipSnapshot, load_memberships
 from strongroom.access.records import custom_role_model, to_model
 from strongroom.clock import Clock
 from strongroom.errors import Forbidden, NotFound
@@ -73,6 +76,7 @@ class _Entry:
     revision: int
     checked: float
     policy_set: PolicySet
+    memberships: MembershipSnapshot
 
 
 class LocalAuthorizer:
@@ -90,13 +94,15 @@ class LocalAuthorizer:
         if principal.account_id != resource.account_id:
             # Tokens are issued for one account (claim account.bss) and act only there.
             return Verdict(False, f"the token is for account `{principal.account_id}`")
+        now = self._clock.now()
+        entry = self._entry(resource.account_id)
         request = Request(
-            subject=Subject(iam_id=principal.iam_id),
+            subject=self._subject(principal.iam_id, entry, now),
             action=action,
             resource=resource.attributes_for_policies(),
-            time=self._clock.now(),
+            time=now,
         )
-        decision = decide(request, self.policy_set(resource.account_id))
+        decision = decide(request, entry.policy_set)
         return Verdict(decision.permitted, decision.reason)
 
     def roles_held(self, principal: Principal, attributes: Mapping[str, str]) -> frozenset[str]:
@@ -104,8 +110,20 @@ class LocalAuthorizer:
         account = attributes.get("accountId", "")
         if principal.account_id != account:
             return frozenset()
-        request = Request(Subject(iam_id=principal.iam_id), "", attributes, self._clock.now())
-        return roles_held(request, self.policy_set(account))
+        now = self._clock.now()
+        entry = self._entry(account)
+        request = Request(self._subject(principal.iam_id, entry, now), "", attributes, now)
+        return roles_held(request, entry.policy_set)
+
+    @staticmethod
+    def _subject(iam_id: str, entry: _Entry, now: datetime) -> Subject:
+        # Policies on an access group apply to its members (spec §5.1): the groups come from
+        # the snapshot cached with the policies, so a check reads no store.
+        return Subject(iam_id=iam_id, access_groups=entry.memberships.groups_of(iam_id, now))
+
+    def memberships(self, account_id: str) -> MembershipSnapshot:
+        """The account's access-group memberships, as current as its policy set."""
+        return self._entry(account_id).memberships
 
     def invalidate(self, account_id: str) -> None:
         """Drop an account's compiled set (call after a change to its access has committed)."""
@@ -113,23 +131,27 @@ class LocalAuthorizer:
             self._cache.pop(account_id, None)
 
     def policy_set(self, account_id: str) -> PolicySet:
+        return self._entry(account_id).policy_set
+
+    def _entry(self, account_id: str) -> _Entry:
         entry = self._cache.get(account_id)
         now = time.monotonic()
         if entry is not None and now - entry.checked < self._max_staleness:
-            return entry.policy_set
+            return entry
         with self._uow() as uow:
             revision = uow.revisions.current(account_id)
             if entry is not None and entry.revision == revision:
                 entry.checked = now
-                return entry.policy_set
+                return entry
             # Read after the revision: a change committing in between is compiled in and makes
             # the next check recompile once more, never the other way round.
             policies = [to_model(p) for p in uow.policies.active_in(account_id)]
             roles = [custom_role_model(r) for r in uow.roles.list(account_id)]
-        compiled = compile_policies(policies, self._catalog, roles)
+            memberships = load_memberships(uow, account_id)
+        fresh = _Entry(revision, now, compile_policies(policies, self._catalog, roles), memberships)
         with self._lock:
-            self._cache[account_id] = _Entry(revision, now, compiled)
-        return compiled
+            self._cache[account_id] = fresh
+        return fresh
 
 
 class Guard:

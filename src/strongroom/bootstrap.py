@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from strongroom import rootkey
 from strongroom.access.decisions import DecisionPoint
+from strongroom.access.group_members import leave_all_groups
+from strongroom.access.groups import GroupService
 from strongroom.access.owner import grant_owner
 from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
@@ -104,9 +106,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
                 settings.account_name, settings.owner_email, value, first=True
             )
         authorizer = LocalAuthorizer(uow, catalog, clock)
-        # -- trusted profiles --
-        # Run inside a profile's delete (access groups: drop the profile's memberships).
-        on_profile_deleted: list[ProfileHook] = []
+        # Run inside a profile's delete: the profile leaves its access groups with it.
+        on_profile_deleted: list[ProfileHook] = [
+            lambda unit, profile: leave_all_groups(unit, profile.account_id, profile.iam_id)
+        ]
         profiles = ProfileService(
             uow, clock, on_change=authorizer.invalidate, on_profile_deleted=on_profile_deleted
         )
@@ -125,6 +128,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             profiles=profiles,
             profile_parts=ProfilePartService(uow, clock),
             profile_grants=ProfileGrants(tokens, profiles, cr_tokens),
+            # IAM Access Groups: membership changes drop the account's cached memberships too.
+            groups=GroupService(uow, clock, on_change=authorizer.invalidate),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

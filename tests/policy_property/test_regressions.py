@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from strongroom.policy import Condition, Policy, Request, Subject, compile_policies, decide
+from strongroom.policy import (
+    Condition,
+    Policy,
+    Request,
+    Subject,
+    compile_policies,
+    decide,
+    load_catalog,
+)
 from strongroom.policy.compile import CustomRole
 from tests.policy_property import reference
 from tests.policy_property.worlds import build_catalog
@@ -102,3 +110,35 @@ def test_a_declared_kind_counts_for_a_service_the_catalog_does_not_know() -> Non
     got = decide(request, compile_policies([policy], CATALOG, [custom]))
     assert got.permitted is True
     assert reference.permits([policy], [custom], CATALOG, request) is True
+
+
+def test_a_custom_role_on_a_service_no_catalog_defines_grants_its_actions() -> None:
+    """Found by the differential test: a policy naming a service that only custom roles define
+    filed its grants as empty, so its custom role's actions were denied."""
+    account = "acct0"
+    role = CustomRole(
+        crn=f"crn:v1:bluemix:public:iam-access-management::a/{account}::customRole:Pipelines",
+        account_id=account,
+        service="toolchain",
+        actions=frozenset({"toolchain.pipeline.read"}),
+    )
+    policy = Policy(
+        id="p1",
+        account_id=account,
+        type="access",
+        subject=(Condition("access_group_id", "stringEquals", "AccessGroup-4"),),
+        resource=(
+            Condition("accountId", "stringEquals", account),
+            Condition("serviceName", "stringEquals", "toolchain"),
+            Condition("resourceGroupId", "stringEquals", "rg-2"),
+        ),
+        roles=(role.crn,),
+    )
+    request = Request(
+        Subject(iam_id="iam-ServiceId-3", access_groups=frozenset({"AccessGroup-4"})),
+        "toolchain.pipeline.read",
+        {"accountId": account, "resourceGroupId": "rg-2", "serviceName": "toolchain"},
+        datetime(2026, 3, 8, 17, 46, tzinfo=UTC),
+    )
+    decision = decide(request, compile_policies([policy], load_catalog(), [role]))
+    assert decision.permitted and decision.policies == ("p1",)

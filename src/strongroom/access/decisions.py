@@ -10,10 +10,11 @@ tests and simulations move time instead of sleeping.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from strongroom.access.memberships import MembershipSnapshot
 from strongroom.clock import Clock
 from strongroom.policy import Decision, PolicySet, Request, Subject, decide, roles_held
 
@@ -22,6 +23,10 @@ class PolicySets(Protocol):
     """Where compiled policy sets come from (the LocalAuthorizer, with its cache)."""
 
     def policy_set(self, account_id: str) -> PolicySet: ...
+
+    def memberships(self, account_id: str) -> MembershipSnapshot:
+        """The account's access-group memberships, cached with its policy set."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +93,17 @@ class DecisionPoint:
         return None
 
     def _request(self, question: Question, now: datetime) -> Request:
+        subject = question.subject
+        moment = question.time or now
+        if subject.iam_id and not subject.access_groups:
+            # A user, service ID or profile: its access groups' policies apply to it too.
+            snapshot = self.policy_sets.memberships(question.resource["accountId"])
+            subject = replace(subject, access_groups=snapshot.groups_of(subject.iam_id, moment))
         return Request(
-            subject=question.subject,
+            subject=subject,
             action=question.action,
             resource=question.resource,
-            time=question.time or now,
+            time=moment,
         )
 
     def _decide(self, question: Question, now: datetime, sets: dict[str, PolicySet]) -> Decision:

@@ -18,6 +18,7 @@ from strongroom.api.routers import (
     serviceids,
     tokens,
 )
+from strongroom.api.routers import groups as access_groups
 
 
 def create_app(container: Container) -> FastAPI:
@@ -32,5 +33,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     for module in (health, tokens, apikeys, serviceids, authz, policies, roles, profiles):
         app.include_router(module.router)
+    # IAM Access Groups
+    app.include_router(access_groups.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from strongroom.access.decisions import DecisionPoint
+from strongroom.access.groups import GroupService
 from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
 from strongroom.authz import Authorizer
@@ -29,3 +30,5 @@ class Container:
     profiles: ProfileService  # /v1/profiles
     profile_parts: ProfilePartService  # /v1/profiles/{id}/rules, /links, /identities
     profile_grants: ProfileGrants  # the assume and cr-token grants of /identity/token
+    # IAM Access Groups: /v2/groups
+    groups: GroupService

@@ -360,8 +360,10 @@ def _grouped(bucket: dict[BucketName, list[CompiledPolicy]], compiler: _Compiler
             Group(
                 roles=roles,
                 service=name,
+                # A service's bucket knows its grants, also for a service that only custom
+                # roles define (no catalog file); the `*` and pinned buckets ask per check.
                 granted=compiler.granted(roles, name)
-                if isinstance(name, str) and name in compiler.catalog.services
+                if isinstance(name, str) and name != ANY_SERVICE
                 else NO_ACTIONS,
                 policies=tuple(members),
             )

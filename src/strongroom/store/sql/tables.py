@@ -284,3 +284,81 @@ profile_identities = sa.Table(
     sa.Column("accounts", sa.JSON(), nullable=False),
     sa.Column("description", sa.Text(), nullable=False),
 )
+
+
+# -- IAM Access Groups (spec §5.1; migration 0003) ----------------------------------------------
+
+access_groups = sa.Table(
+    "access_groups",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    # str.casefold() of the name: names are unique per account ignoring case.
+    sa.Column("name_folded", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by_id", sa.String(128), nullable=False),
+    sa.Column("last_modified_at", UTCDateTime(), nullable=False),
+    sa.Column("last_modified_by_id", sa.String(128), nullable=False),
+    sa.Column("entity_tag", sa.String(64), nullable=False),
+    sa.UniqueConstraint("account_id", "name_folded", name="uq_access_groups_account_id_name"),
+)
+
+access_group_members = sa.Table(
+    "access_group_members",
+    metadata,
+    sa.Column("group_id", sa.String(64), sa.ForeignKey("access_groups.id"), primary_key=True),
+    sa.Column("iam_id", sa.String(128), primary_key=True, index=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by_id", sa.String(128), nullable=False),
+)
+
+access_group_rules = sa.Table(
+    "access_group_rules",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "group_id", sa.String(64), sa.ForeignKey("access_groups.id"), nullable=False, index=True
+    ),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("expiration", sa.Integer(), nullable=False),
+    sa.Column("realm_name", sa.String(255), nullable=False),
+    # NOTE: exactly as the client sent them; reads echo them.
+    sa.Column("conditions", sa.JSON(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by_id", sa.String(128), nullable=False),
+    sa.Column("last_modified_at", UTCDateTime(), nullable=False),
+    sa.Column("last_modified_by_id", sa.String(128), nullable=False),
+    sa.Column("entity_tag", sa.String(64), nullable=False),
+)
+
+access_group_settings = sa.Table(
+    "access_group_settings",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("public_access_enabled", sa.Boolean(), nullable=False),
+    sa.Column("last_modified_at", UTCDateTime(), nullable=True),
+    sa.Column("last_modified_by_id", sa.String(128), nullable=True),
+)
+
+federated_logins = sa.Table(
+    "federated_logins",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("iam_id", sa.String(128), primary_key=True),
+    sa.Column("realm_name", sa.String(255), primary_key=True),
+    sa.Column("claims", sa.JSON(), nullable=False),
+    sa.Column("logged_in_at", UTCDateTime(), nullable=False),
+)
+
+# -- end IAM Access Groups ----------------------------------------------------------------------

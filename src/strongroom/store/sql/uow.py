@@ -14,7 +14,7 @@ from typing import Self
 
 from sqlalchemy import Connection
 
-from strongroom.store.sql import access_repos, profile_repos, repos, server_repos
+from strongroom.store.sql import access_repos, group_repos, profile_repos, repos, server_repos
 from strongroom.store.sql.engine import Database
 
 
@@ -34,6 +34,12 @@ class SqlUnitOfWork:
     profile_rules: profile_repos.SqlClaimRules
     profile_links: profile_repos.SqlProfileLinks
     profile_identities: profile_repos.SqlProfileIdentities
+    # IAM Access Groups
+    access_groups: group_repos.SqlAccessGroups
+    group_members: group_repos.SqlGroupMembers
+    group_rules: group_repos.SqlGroupRules
+    group_settings: group_repos.SqlGroupSettings
+    federated_logins: group_repos.SqlFederatedLogins
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -82,6 +88,12 @@ class SqlUnitOfWork:
         self.profile_rules = profile_repos.SqlClaimRules(conn)
         self.profile_links = profile_repos.SqlProfileLinks(conn)
         self.profile_identities = profile_repos.SqlProfileIdentities(conn)
+        # IAM Access Groups
+        self.access_groups = group_repos.SqlAccessGroups(conn)
+        self.group_members = group_repos.SqlGroupMembers(conn)
+        self.group_rules = group_repos.SqlGroupRules(conn)
+        self.group_settings = group_repos.SqlGroupSettings(conn)
+        self.federated_logins = group_repos.SqlFederatedLogins(conn)
 
     def __exit__(
         self,

@@ -1,7 +1,7 @@
 """Trusted profiles: profiles, their claim rules, links and identities (spec §4.3).
 
 Revision ID: 0004
-Revises: 0002 (re-chained after 0003 when the branches merge)
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from strongroom.store.sql.tables import UTCDateTime
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
