@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from strongroom import ids
+from strongroom.access.group_models import AccessGroup, GroupMember
 from strongroom.access.records import new_record
 from strongroom.store.ports import StoredRole
 from strongroom.testing.server import LiveServer
@@ -77,6 +78,26 @@ def store_access(
         unit.revisions.bump(account_id)
     server.container.authorizer.invalidate(account_id)
     return stored
+
+
+def store_memberships(
+    server: LiveServer, account_id: str, members: Mapping[str, Iterable[str]]
+) -> None:
+    """Make access groups (with the given ids) in one account with these static members, as the
+    Access Groups API would leave them, then tell the authorizer."""
+    now = datetime.now(UTC)
+    by = server.iam_id
+    with server.runtime.uow(write=True) as unit:
+        for group_id, iam_ids in members.items():
+            unit.access_groups.add(
+                AccessGroup(group_id, account_id, group_id, "", now, by, now, by, "1-x")
+            )
+            for iam_id in iam_ids:
+                kind = "service" if iam_id.startswith("iam-ServiceId-") else "user"
+                kind = "profile" if iam_id.startswith("iam-Profile-") else kind
+                unit.group_members.add(GroupMember(group_id, account_id, iam_id, kind, now, by))
+        unit.revisions.bump(account_id)
+    server.container.authorizer.invalidate(account_id)
 
 
 def access_policy(

@@ -12,8 +12,13 @@ expected reasons), so an id that "merely starts like A" still merely starts like
 Policies and custom roles go straight into the store, as the Policy Management API would leave
 them. Cases go in bulk, up to 1000 per call, grouped by the account they ask about.
 
+Access-group memberships are looked up by the server, so a case's `access_groups` become real
+groups and static members in the account of the policies naming each group (a group no policy
+names grants nothing and is not made). The server sees the union of every case's memberships
+for an identity; a case whose expectation the engine runner would not keep under that union is
+skipped, with the reason, rather than asked something it never meant.
+
 What HTTP cannot express is reported as a skip, with the reason:
-- a case whose subject names access-group memberships: the server looks memberships up itself;
 - a case whose resource carries access tags: the server reads tags from the resource itself.
 A case about an account the file does not define (an unknown or malformed id) is asked alone
 and must be refused as a whole with 403: the owner of A may learn nothing about other accounts.
@@ -21,6 +26,7 @@ and must be refused as a whole with 403: the owner of A may learn nothing about 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,15 +35,23 @@ from typing import Any
 import httpx
 import pytest
 
+from strongroom.policy import decide
 from strongroom.testing.server import LiveServer
-from tests.api.access_store import PolicyEntry, RoleEntry, store_access
+from tests.api.access_store import PolicyEntry, RoleEntry, store_access, store_memberships
 from tests.api.conftest import token_for
-from tests.policy_cases.test_corpus import DEFAULT_TIME, _account, _cases, _load
+from tests.policy_cases.test_corpus import (
+    DEFAULT_TIME,
+    _account,
+    _cases,
+    _load,
+    _policy_set,
+    _request,
+)
 
 BATCH = 1000
 GROUPS = (
-    "access-group membership is looked up by the server, which cannot be told it in a request;"
-    " the engine runner (test_corpus.py) covers this case"
+    "the server sees the union of the file's memberships for this identity, under which the"
+    " engine would decide the case otherwise; the engine runner (test_corpus.py) covers it"
 )
 TAGS = (
     "access tags are read from the resource by the server, which cannot be told them in a"
@@ -110,6 +124,58 @@ def _store(server: LiveServer, data: Mapping[str, Any], loaded: LoadedFile) -> d
     return names
 
 
+def _group_accounts(data: Mapping[str, Any]) -> dict[str, str]:
+    """Each access group a policy names -> that policy's (corpus) account."""
+    found: dict[str, str] = {}
+
+    def walk(node: Any, account: str) -> None:
+        if isinstance(node, Mapping):
+            if node.get("key", node.get("name")) == "access_group_id" and "value" in node:
+                found[str(node["value"])] = account
+            for value in node.values():
+                walk(value, account)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, account)
+
+    for entry in data.get("policies", []):
+        walk(entry.get("v1", entry.get("v2")), _account(data, str(entry["account"])))
+    return found
+
+
+def _memberships(
+    server: LiveServer, data: Mapping[str, Any], loaded: LoadedFile
+) -> dict[str, frozenset[str]]:
+    """Store the union of the cases' memberships; iam_id -> the groups the server will see."""
+    accounts = _group_accounts(data)
+    members: dict[str, dict[str, set[str]]] = {}  # server account -> group -> iam_ids
+    seen: dict[str, set[str]] = {}
+    for case in data.get("cases", []):
+        subject = case.get("subject", {})
+        iam_id = str(subject.get("iam_id", ""))
+        for group in subject.get("access_groups", []):
+            seen.setdefault(iam_id, set()).add(str(group))
+            if iam_id and group in accounts:
+                account = loaded.accounts[accounts[group]]
+                members.setdefault(account, {}).setdefault(str(group), set()).add(iam_id)
+    for account, groups in members.items():
+        store_memberships(server, account, groups)
+    return {iam_id: frozenset(groups) for iam_id, groups in seen.items()}
+
+
+def _kept_under_union(path: Path, case: Mapping[str, Any], union: frozenset[str]) -> bool:
+    request = _request(case, str(case["name"]))
+    widened = dataclasses.replace(
+        request, subject=dataclasses.replace(request.subject, access_groups=union)
+    )
+    decision = decide(widened, _policy_set(path))
+    if decision.permitted != (case["expect"] == "permit"):
+        return False
+    if "permitted_by" in case and sorted(decision.policies) != sorted(case["permitted_by"]):
+        return False
+    return "reason_contains" not in case or str(case["reason_contains"]) in decision.reason
+
+
 def _item(loaded: LoadedFile, case: Mapping[str, Any]) -> dict[str, Any]:
     subject = case.get("subject", {})
     attributes = {str(k): str(v) for k, v in loaded.swap(subject.get("attributes", {})).items()}
@@ -172,11 +238,13 @@ def _run_file(server: LiveServer, path: Path) -> LoadedFile:
             loaded.accounts[corpus_id] = created.account.id
             tokens[created.account.id] = token_for(http, created.owner_key.value)
         names = _store(server, data, loaded)
+        union = _memberships(server, data, loaded)
         home = next(iter(tokens))
         batches: dict[str, list[dict[str, Any]]] = {account: [] for account in tokens}
         foreign: list[dict[str, Any]] = []
         for case in data.get("cases", []):
-            if case.get("subject", {}).get("access_groups"):
+            iam_id = str(case.get("subject", {}).get("iam_id", ""))
+            if iam_id in union and not _kept_under_union(path, case, union[iam_id]):
                 loaded.skipped[case["name"]] = GROUPS
                 continue
             if case.get("tags"):
