@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from strongroom import ids
-from strongroom.access.group_models import AccessGroup, GroupMember
+from strongroom.access.group_models import AccessGroup, FederatedLogin, GroupMember, GroupRule
 from strongroom.access.records import new_record
 from strongroom.store.ports import StoredRole
 from strongroom.testing.server import LiveServer
@@ -81,21 +81,32 @@ def store_access(
 
 
 def store_memberships(
-    server: LiveServer, account_id: str, members: Mapping[str, Iterable[str]]
+    server: LiveServer,
+    account_id: str,
+    members: Mapping[str, Iterable[str]],
+    rules: Iterable[GroupRule] = (),
+    logins: Iterable[FederatedLogin] = (),
 ) -> None:
-    """Make access groups (with the given ids) in one account with these static members, as the
-    Access Groups API would leave them, then tell the authorizer."""
+    """Make access groups (with the given ids) in one account with these static members, dynamic
+    rules and identity-provider logins, as the Access Groups API would leave them; then tell the
+    authorizer."""
     now = datetime.now(UTC)
     by = server.iam_id
+    rules = list(rules)
+    groups = dict.fromkeys([*members, *(r.group_id for r in rules)])
     with server.runtime.uow(write=True) as unit:
-        for group_id, iam_ids in members.items():
+        for group_id in groups:
             unit.access_groups.add(
                 AccessGroup(group_id, account_id, group_id, "", now, by, now, by, "1-x")
             )
-            for iam_id in iam_ids:
+            for iam_id in members.get(group_id, ()):
                 kind = "service" if iam_id.startswith("iam-ServiceId-") else "user"
                 kind = "profile" if iam_id.startswith("iam-Profile-") else kind
                 unit.group_members.add(GroupMember(group_id, account_id, iam_id, kind, now, by))
+        for rule in rules:
+            unit.group_rules.add(dataclasses.replace(rule, account_id=account_id))
+        for login in logins:
+            unit.federated_logins.put(dataclasses.replace(login, account_id=account_id))
         unit.revisions.bump(account_id)
     server.container.authorizer.invalidate(account_id)
 

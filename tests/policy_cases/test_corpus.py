@@ -15,8 +15,11 @@ File format (unknown keys are refused, so a typo cannot silently turn a check of
     accounts: {A: <32 hex>, ...}                 # optional aliases for `account:`
     custom_roles: [{crn, account, service, actions: [...]}]
     policies: [{id, account, v2: {...} | v1: {...}, state: active|deleted}]
+    group_rules: [{id, group, account, realm_name, expiration (hours), conditions: [...]}]
     refused_policies: [{id, account, v2 | v1, field}]   # must raise PolicyError naming `field`
-    cases: [{name, subject: {iam_id, access_groups, attributes}, action, resource: {...},
+    cases: [{name, subject: {iam_id, access_groups, attributes,
+                             logins: [{account, realm_name, claims, at}]},
+             action, resource: {...},
              tags: {...}, time: ISO-8601 with offset, expect: permit|deny,
              permitted_by: [policy ids], reason_contains: "...",
              known_gap: "why the engine disagrees with the seed (a strict xfail)"}]
@@ -27,13 +30,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from strongroom.access.group_models import FederatedLogin, GroupRule
+from strongroom.access.memberships import MembershipSnapshot, dynamic_memberships
 from strongroom.policy import (
     Catalog,
     PolicyError,
@@ -52,8 +57,19 @@ HERE = Path(__file__).parent
 FILES = sorted(HERE.glob("*.yaml"))
 DEFAULT_TIME = "2026-01-05T10:00:00+00:00"  # a Monday, mid-morning UTC
 MINIMUM_CASES = 150  # reliability.md C4
+RULES_WRITTEN = datetime(2026, 1, 1, tzinfo=UTC)
 
-FILE_KEYS = {"description", "accounts", "custom_roles", "policies", "refused_policies", "cases"}
+FILE_KEYS = {
+    "description",
+    "accounts",
+    "custom_roles",
+    "policies",
+    "refused_policies",
+    "group_rules",
+    "cases",
+}
+RULE_KEYS = {"id", "group", "account", "realm_name", "expiration", "conditions"}
+LOGIN_KEYS = {"account", "realm_name", "claims", "at"}
 POLICY_KEYS = {"id", "account", "v1", "v2", "state", "note"}
 REFUSED_KEYS = {"id", "account", "v1", "v2", "field", "note"}
 ROLE_KEYS = {"crn", "account", "service", "actions"}
@@ -70,7 +86,7 @@ CASE_KEYS = {
     "note",
     "known_gap",
 }
-SUBJECT_KEYS = {"iam_id", "access_groups", "attributes"}
+SUBJECT_KEYS = {"iam_id", "access_groups", "attributes", "logins"}
 
 
 def _refuse_unknown(entry: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -140,15 +156,71 @@ def _policy_set(path: Path) -> PolicySet:
     return compile_policies(policies, _catalog(), _custom_roles(path))
 
 
-def _request(case: Mapping[str, Any], where: str) -> Request:
+def group_rules(path: Path) -> list[GroupRule]:
+    """The file's dynamic access-group rules, as the Access Groups API stores them."""
+    data = _load(path)
+    rules = []
+    for entry in data.get("group_rules", []):
+        _refuse_unknown(entry, RULE_KEYS, f"{path.name}: group rule {entry.get('id')}")
+        rules.append(
+            GroupRule(
+                id=str(entry["id"]),
+                group_id=str(entry["group"]),
+                account_id=_account(data, str(entry["account"])),
+                name=str(entry["id"]),
+                expiration=int(entry["expiration"]),
+                realm_name=str(entry["realm_name"]),
+                conditions=tuple(entry["conditions"]),
+                created_at=RULES_WRITTEN,
+                created_by_id="IBMid-corpus",
+                last_modified_at=RULES_WRITTEN,
+                last_modified_by_id="IBMid-corpus",
+                entity_tag="1-corpus",
+            )
+        )
+    return rules
+
+
+def logins(data: Mapping[str, Any], case: Mapping[str, Any], where: str) -> list[FederatedLogin]:
+    """The identity-provider logins a case's subject made before it asks."""
+    subject = case.get("subject", {})
+    found = []
+    for entry in subject.get("logins", []):
+        _refuse_unknown(entry, LOGIN_KEYS, f"{where}: login")
+        found.append(
+            FederatedLogin(
+                account_id=_account(data, str(entry["account"])),
+                iam_id=str(subject["iam_id"]),
+                realm_name=str(entry["realm_name"]),
+                claims=dict(entry["claims"]),
+                logged_in_at=datetime.fromisoformat(str(entry["at"])),
+            )
+        )
+    return found
+
+
+def _request(case: Mapping[str, Any], where: str, path: Path | None = None) -> Request:
     subject = case.get("subject", {})
     _refuse_unknown(subject, SUBJECT_KEYS, f"{where}: subject")
     moment = datetime.fromisoformat(str(case.get("time", DEFAULT_TIME)))
     assert moment.tzinfo is not None, f"{where}: time needs a UTC offset"
+    groups = frozenset(subject.get("access_groups", []))
+    if subject.get("logins"):
+        # Rule-based memberships, resolved as the server resolves them (access.memberships):
+        # the engine is told the groups, whatever made the subject a member.
+        assert path is not None, f"{where}: logins need the file's group rules"
+        # One snapshot per account, as the server keeps: the resource's account's rules and
+        # the logins to that account.
+        account = str(case["resource"].get("accountId", ""))
+        made = [x for x in logins(_load(path), case, where) if x.account_id == account]
+        rules = [r for r in group_rules(path) if r.account_id == account]
+        dynamic = dynamic_memberships(rules, made)
+        snapshot = MembershipSnapshot(dynamic=dynamic, public_access=False)
+        groups |= snapshot.groups_of(str(subject["iam_id"]), moment)
     return Request(
         subject=Subject(
             iam_id=str(subject.get("iam_id", "")),
-            access_groups=frozenset(subject.get("access_groups", [])),
+            access_groups=groups,
             attributes={str(k): str(v) for k, v in subject.get("attributes", {}).items()},
         ),
         action=str(case["action"]),
@@ -178,7 +250,7 @@ def test_case(path: Path, case: Mapping[str, Any]) -> None:
     assert _catalog().knows_action(case["action"]), (
         f"{where}: no catalog defines the action `{case['action']}`"
     )
-    decision = decide(_request(case, where), _policy_set(path))
+    decision = decide(_request(case, where, path), _policy_set(path))
     expected = case["expect"] == "permit"
     assert decision.permitted == expected, (
         f"{where}: expected {case['expect']}, the engine said"

@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 import pytest
 
+from strongroom.access.group_models import FederatedLogin
 from strongroom.policy import decide
 from strongroom.testing.server import LiveServer
 from tests.api.access_store import PolicyEntry, RoleEntry, store_access, store_memberships
@@ -46,6 +47,8 @@ from tests.policy_cases.test_corpus import (
     _load,
     _policy_set,
     _request,
+    group_rules,
+    logins,
 )
 
 BATCH = 1000
@@ -144,12 +147,14 @@ def _group_accounts(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _memberships(
-    server: LiveServer, data: Mapping[str, Any], loaded: LoadedFile
+    server: LiveServer, path: Path, data: Mapping[str, Any], loaded: LoadedFile
 ) -> dict[str, frozenset[str]]:
-    """Store the union of the cases' memberships; iam_id -> the groups the server will see."""
+    """Store the union of the cases' static memberships, the file's group rules and the cases'
+    logins; iam_id -> the static groups the server will see."""
     accounts = _group_accounts(data)
     members: dict[str, dict[str, set[str]]] = {}  # server account -> group -> iam_ids
     seen: dict[str, set[str]] = {}
+    made: dict[tuple[str, str, str], FederatedLogin] = {}
     for case in data.get("cases", []):
         subject = case.get("subject", {})
         iam_id = str(subject.get("iam_id", ""))
@@ -158,15 +163,29 @@ def _memberships(
             if iam_id and group in accounts:
                 account = loaded.accounts[accounts[group]]
                 members.setdefault(account, {}).setdefault(str(group), set()).add(iam_id)
-    for account, groups in members.items():
-        store_memberships(server, account, groups)
+        for login in logins(data, case, str(case["name"])):
+            key = (login.account_id, login.iam_id, login.realm_name)
+            # The server keeps one login per identity and realm: a file gives each one.
+            assert made.setdefault(key, login) == login, f"{path.name}: two logins for {key}"
+    rules = group_rules(path)
+    for corpus_account, account in loaded.accounts.items():
+        store_memberships(
+            server,
+            account,
+            members.get(account, {}),
+            [r for r in rules if r.account_id == corpus_account],
+            [x for x in made.values() if x.account_id == corpus_account],
+        )
     return {iam_id: frozenset(groups) for iam_id, groups in seen.items()}
 
 
 def _kept_under_union(path: Path, case: Mapping[str, Any], union: frozenset[str]) -> bool:
-    request = _request(case, str(case["name"]))
+    request = _request(case, str(case["name"]), path)
     widened = dataclasses.replace(
-        request, subject=dataclasses.replace(request.subject, access_groups=union)
+        request,
+        subject=dataclasses.replace(
+            request.subject, access_groups=request.subject.access_groups | union
+        ),
     )
     decision = decide(widened, _policy_set(path))
     if decision.permitted != (case["expect"] == "permit"):
@@ -238,7 +257,7 @@ def _run_file(server: LiveServer, path: Path) -> LoadedFile:
             loaded.accounts[corpus_id] = created.account.id
             tokens[created.account.id] = token_for(http, created.owner_key.value)
         names = _store(server, data, loaded)
-        union = _memberships(server, data, loaded)
+        union = _memberships(server, path, data, loaded)
         home = next(iter(tokens))
         batches: dict[str, list[dict[str, Any]]] = {account: [] for account in tokens}
         foreign: list[dict[str, Any]] = []
