@@ -18,10 +18,13 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from strongroom.access.group_models import FederatedLogin, GroupRule
+from strongroom.access.memberships import MembershipSnapshot, dynamic_memberships
 from strongroom.policy import (
     Condition,
     Decision,
@@ -242,6 +245,88 @@ def test_granting_through_a_group_equals_granting_directly(
         c = decide(left, with_group)
         d = decide(left, without)
         assert c.permitted == d.permitted, left
+
+
+# Claims and conditions for the rule-based variant: one rule per draw, met or not by the login.
+CLAIM_RULES = (
+    ({"claim": "dept", "operator": "EQUALS", "value": '"eng"'}, {"dept": "eng"}, {"dept": "ops"}),
+    ({"claim": "grp", "operator": "IN", "value": '["a", "b"]'}, {"grp": ["x", "b"]}, {"grp": "c"}),
+    ({"claim": "mail", "operator": "CONTAINS", "value": '"@x.org"'}, {"mail": "m@x.org"}, {}),
+    (
+        {"claim": "team", "operator": "NOT_EQUALS_IGNORE_CASE", "value": '"Intern"'},
+        {"team": "core"},
+        {"team": "INTERN"},
+    ),
+)
+REALM = "https://idp.example.org/saml"
+
+
+def test_a_rule_based_member_decides_as_a_static_member() -> None:
+    """A member by a dynamic rule (access.memberships) is permitted exactly what a static member
+    is, while the membership lasts; a login whose claims miss the rule, or a lapsed membership,
+    decides as no membership at all."""
+    tally: Counter[str] = Counter()
+
+    @settings(PROPERTY, max_examples=INVARIANT_WORLDS)
+    @given(worlds(max_policies=40), st.data())
+    def run(world: World, data: st.DataObject) -> None:
+        # A group some policy names, where there is one: else membership decides nothing.
+        named = {str(c.value) for p in world.policies for c in p.subject}
+        pool = [g for g in world.groups if g[0] in named] or list(world.groups)
+        if not pool:
+            return
+        group, account = data.draw(st.sampled_from(pool))
+        iam_id = data.draw(st.sampled_from(sorted(world.subjects)))
+        condition, meets, misses = data.draw(st.sampled_from(CLAIM_RULES))
+        hours = data.draw(st.integers(1, 24))
+        compiled = production(world)
+        for request in requests_for(world, 50):
+            if request.resource.get("accountId") != account:
+                continue
+            asked = replace(request, subject=replace(request.subject, iam_id=iam_id))
+            own = asked.subject.access_groups - {group}
+            login = request.time - timedelta(minutes=30)
+            rule = GroupRule(
+                "r", group, account, "r", hours, REALM, (condition,), login, "x", login, "x", "x"
+            )
+            static = _permits(asked, own | {group}, compiled)
+            outside = _permits(asked, own, compiled)
+            tally["decisive"] += static != outside
+            met = _dynamic_groups(rule, iam_id, own, meets, login, request.time)
+            missed = _dynamic_groups(rule, iam_id, own, misses, login, request.time)
+            lapsed = _dynamic_groups(
+                rule, iam_id, own, meets, login, request.time + timedelta(hours=hours)
+            )
+            assert _permits(asked, met, compiled) == static, asked
+            assert _permits(asked, missed, compiled) == outside, asked
+            assert _permits(asked, lapsed, compiled) == outside, asked
+
+    run()
+    # not vacuous: the group's membership decided a good number of requests
+    assert tally["decisive"] >= INVARIANT_WORLDS, tally
+
+
+def _dynamic_groups(
+    rule: GroupRule,
+    iam_id: str,
+    static: frozenset[str],
+    claims: dict[str, object],
+    logged_in: datetime,
+    at: datetime,
+) -> frozenset[str]:
+    login = FederatedLogin(rule.account_id, iam_id, REALM, claims, logged_in)
+    snapshot = MembershipSnapshot(
+        static={iam_id: static},
+        dynamic=dynamic_memberships([rule], [login]),
+        public_access=False,
+    )
+    return snapshot.groups_of(iam_id, at)
+
+
+def _permits(request: Request, groups: frozenset[str], compiled: PolicySet) -> bool:
+    return decide(
+        replace(request, subject=replace(request.subject, access_groups=groups)), compiled
+    ).permitted
 
 
 def _cond(key: str, value: str) -> Condition:
