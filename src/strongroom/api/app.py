@@ -16,6 +16,7 @@ from strongroom.api.routers import (
     profiles,
     roles,
     serviceids,
+    templates,
     tokens,
 )
 from strongroom.api.routers import groups as access_groups
@@ -31,9 +32,8 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (health, tokens, apikeys, serviceids, authz, policies, roles, profiles):
+    routers = (health, tokens, apikeys, serviceids, profiles, templates, authz, policies, roles)
+    for module in (*routers, access_groups):
         app.include_router(module.router)
-    # IAM Access Groups
-    app.include_router(access_groups.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app
