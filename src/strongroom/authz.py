@@ -23,6 +23,7 @@ from typing import Protocol
 from strongroom.access.records import custom_role_model, to_model
 from strongroom.clock import Clock
 from strongroom.errors import Forbidden, NotFound
+from strongroom.identity.user_models import INVITED_STATES, MemberState
 from strongroom.policy import (
     Catalog,
     PolicySet,
@@ -68,11 +69,20 @@ class Authorizer(Protocol):
     def authorize(self, principal: Principal, action: str, resource: Resource) -> Verdict: ...
 
 
+# The invitee's own act (spec §10 `POST /v2/users/accept`): a member still PENDING may do this
+# and nothing else; no policy is needed for it.
+ACCEPT_INVITATION = "user-management.invitation.accept"
+USER_PREFIX = "IBMid-"
+
+
 @dataclass
 class _Entry:
     revision: int
     checked: float
     policy_set: PolicySet
+    # iam_id -> membership state of the account's users, read with the policies, so the
+    # membership check below needs no read of its own (memberships bump the revision).
+    members: Mapping[str, str] = field(default_factory=dict)
 
 
 class LocalAuthorizer:
@@ -90,22 +100,50 @@ class LocalAuthorizer:
         if principal.account_id != resource.account_id:
             # Tokens are issued for one account (claim account.bss) and act only there.
             return Verdict(False, f"the token is for account `{principal.account_id}`")
+        entry = self._entry(resource.account_id)
+        refused = self._membership_refusal(principal, action, entry)
+        if refused is not None:
+            return refused
+        if action == ACCEPT_INVITATION and principal.iam_id in entry.members:
+            return Verdict(True, "a member accepts their own invitation (spec §10)")
         request = Request(
             subject=Subject(iam_id=principal.iam_id),
             action=action,
             resource=resource.attributes_for_policies(),
             time=self._clock.now(),
         )
-        decision = decide(request, self.policy_set(resource.account_id))
+        decision = decide(request, entry.policy_set)
         return Verdict(decision.permitted, decision.reason)
+
+    @staticmethod
+    def _membership_refusal(principal: Principal, action: str, entry: _Entry) -> Verdict | None:
+        """A user acts in an account only while an ACTIVE member of it: removal takes effect at
+        the next check, and an invited user may only accept (spec §10)."""
+        if not principal.iam_id.startswith(USER_PREFIX):
+            return None
+        state = entry.members.get(principal.iam_id)
+        if state is None:
+            return Verdict(False, f"`{principal.iam_id}` is not a member of the account")
+        if state in INVITED_STATES and action != ACCEPT_INVITATION:
+            return Verdict(
+                False,
+                f"`{principal.iam_id}` has not accepted the invitation to the account yet"
+                " (`POST /v2/users/accept`)",
+            )
+        if state not in INVITED_STATES and state != MemberState.ACTIVE:
+            return Verdict(False, f"`{principal.iam_id}` is a member in state `{state}`")
+        return None
 
     def roles_held(self, principal: Principal, attributes: Mapping[str, str]) -> frozenset[str]:
         """The roles `principal` holds on a resource described by its attributes (same account)."""
         account = attributes.get("accountId", "")
         if principal.account_id != account:
             return frozenset()
+        entry = self._entry(account)
+        if self._membership_refusal(principal, "", entry) is not None:
+            return frozenset()
         request = Request(Subject(iam_id=principal.iam_id), "", attributes, self._clock.now())
-        return roles_held(request, self.policy_set(account))
+        return roles_held(request, entry.policy_set)
 
     def invalidate(self, account_id: str) -> None:
         """Drop an account's compiled set (call after a change to its access has committed)."""
@@ -113,23 +151,28 @@ class LocalAuthorizer:
             self._cache.pop(account_id, None)
 
     def policy_set(self, account_id: str) -> PolicySet:
+        return self._entry(account_id).policy_set
+
+    def _entry(self, account_id: str) -> _Entry:
         entry = self._cache.get(account_id)
         now = time.monotonic()
         if entry is not None and now - entry.checked < self._max_staleness:
-            return entry.policy_set
+            return entry
         with self._uow() as uow:
             revision = uow.revisions.current(account_id)
             if entry is not None and entry.revision == revision:
                 entry.checked = now
-                return entry.policy_set
+                return entry
             # Read after the revision: a change committing in between is compiled in and makes
             # the next check recompile once more, never the other way round.
             policies = [to_model(p) for p in uow.policies.active_in(account_id)]
             roles = [custom_role_model(r) for r in uow.roles.list(account_id)]
+            members = dict(uow.account_users.member_states(account_id))
         compiled = compile_policies(policies, self._catalog, roles)
+        fresh = _Entry(revision, now, compiled, members)
         with self._lock:
-            self._cache[account_id] = _Entry(revision, now, compiled)
-        return compiled
+            self._cache[account_id] = fresh
+        return fresh
 
 
 class Guard:
@@ -139,6 +182,11 @@ class Guard:
         self.principal = principal
         self.action = action
         self._authorizer = authorizer
+
+    def with_action(self, action: str) -> Guard:
+        """The same caller, checked for another action the use case also performs (an
+        invitation that grants policies asks `iam-access-management.policies.create` too)."""
+        return Guard(self.principal, action, self._authorizer)
 
     def require(self, resource: Resource, *, missing: NotFound | None = None) -> None:
         """Raise unless permitted. An object addressed by id in another account answers exactly

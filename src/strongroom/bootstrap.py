@@ -19,8 +19,10 @@ from strongroom.authz import LocalAuthorizer
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
 from strongroom.errors import ConfigurationError
+from strongroom.identity.account_settings import AccountSettingsService
 from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import IdentityService
+from strongroom.identity.users import UserService
 from strongroom.policy import load_catalog
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
@@ -82,6 +84,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             leeway=settings.clock_skew_seconds,
             clients=dict(PUBLIC_CLIENTS),
         )
+        account_settings = AccountSettingsService(uow, clock)  # branch `users`
         tokens = TokenService(
             uow,
             clock,
@@ -89,6 +92,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             root.sealer("signing-key"),
             root.pepper("refresh-token"),
             token_settings,
+            account_lifetimes=account_settings.token_lifetimes,  # branch `users`: spec §4.4
         )
         tokens.start()
         first = None
@@ -100,6 +104,17 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
                 settings.account_name, settings.owner_email, value, first=True
             )
         authorizer = LocalAuthorizer(uow, catalog, clock)
+        policies = PolicyService(uow, clock, catalog, on_change=authorizer.invalidate)
+        # branch `users`: membership changes drop the account's cached set like policy changes.
+        # Access groups (branch `groups`) plug in `add_to_groups` and an `on_user_removed` hook.
+        users = UserService(
+            uow,
+            clock,
+            policies,
+            on_change=authorizer.invalidate,
+            add_to_groups=None,
+            on_user_removed=[],
+        )
         container = Container(
             settings=settings,
             identity=identity,
@@ -109,8 +124,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             decisions=DecisionPoint(authorizer, clock),
             # Policy and role writes drop the account's compiled set once they commit, so the
             # next check on this node sees them; seed 003 table 4 asks the same authorizer.
-            policies=PolicyService(uow, clock, catalog, on_change=authorizer.invalidate),
+            policies=policies,
             roles=RoleService(uow, clock, catalog, on_change=authorizer.invalidate),
+            users=users,  # branch `users`
+            account_settings=account_settings,  # branch `users`
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

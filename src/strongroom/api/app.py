@@ -8,7 +8,9 @@ from strongroom import __version__
 from strongroom.api import errors
 from strongroom.api.container import Container
 from strongroom.api.middleware import RequestContext
+from strongroom.api.routers import account_settings as identity_settings  # branch `users`
 from strongroom.api.routers import apikeys, authz, health, policies, roles, serviceids, tokens
+from strongroom.api.routers import users as user_management  # branch `users`
 
 
 def create_app(container: Container) -> FastAPI:
@@ -22,6 +24,8 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     errors.install(app)
     for module in (health, tokens, apikeys, serviceids, authz, policies, roles):
+        app.include_router(module.router)
+    for module in (user_management, identity_settings):  # branch `users`
         app.include_router(module.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

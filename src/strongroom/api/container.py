@@ -9,7 +9,9 @@ from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
 from strongroom.authz import Authorizer
 from strongroom.config import Settings
+from strongroom.identity.account_settings import AccountSettingsService
 from strongroom.identity.service import IdentityService
+from strongroom.identity.users import UserService
 from strongroom.tokens.service import TokenService
 
 
@@ -22,3 +24,6 @@ class Container:
     decisions: DecisionPoint  # the decision point services call (/v2/authz); holds the clock
     policies: PolicyService  # Policy Management: /v1/policies, /v2/policies
     roles: RoleService  # Policy Management: /v2/roles
+    # branch `users`
+    users: UserService  # User Management: /v2/accounts/{id}/users, /v2/users/accept
+    account_settings: AccountSettingsService  # /v1/accounts/{id}/settings/identity

@@ -14,7 +14,7 @@ from typing import Self
 
 from sqlalchemy import Connection
 
-from strongroom.store.sql import access_repos, repos, server_repos
+from strongroom.store.sql import access_repos, repos, server_repos, user_repos
 from strongroom.store.sql.engine import Database
 
 
@@ -29,6 +29,9 @@ class SqlUnitOfWork:
     policies: access_repos.SqlPolicies
     roles: access_repos.SqlRoles
     revisions: access_repos.SqlRevisions
+    # branch `users`
+    account_users: user_repos.SqlAccountUsers
+    identity_settings: user_repos.SqlIdentitySettings
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -72,6 +75,9 @@ class SqlUnitOfWork:
         self.policies = access_repos.SqlPolicies(conn)
         self.roles = access_repos.SqlRoles(conn)
         self.revisions = access_repos.SqlRevisions(conn)
+        # branch `users`
+        self.account_users = user_repos.SqlAccountUsers(conn)
+        self.identity_settings = user_repos.SqlIdentitySettings(conn)
 
     def __exit__(
         self,
