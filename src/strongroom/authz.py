@@ -26,6 +26,7 @@ from strongroom.access.memberships import MembershipSnapshot, load_memberships
 from strongroom.access.records import custom_role_model, to_model
 from strongroom.clock import Clock
 from strongroom.errors import Forbidden, NotFound
+from strongroom.identity.user_models import INVITED_STATES, MemberState
 from strongroom.policy import (
     Catalog,
     PolicySet,
@@ -71,12 +72,21 @@ class Authorizer(Protocol):
     def authorize(self, principal: Principal, action: str, resource: Resource) -> Verdict: ...
 
 
+# The invitee's own act (spec §10 `POST /v2/users/accept`): a member still PENDING may do this
+# and nothing else; no policy is needed for it.
+ACCEPT_INVITATION = "user-management.invitation.accept"
+USER_PREFIX = "IBMid-"
+
+
 @dataclass
 class _Entry:
     revision: int
     checked: float
     policy_set: PolicySet
-    memberships: MembershipSnapshot
+    memberships: MembershipSnapshot  # access groups
+    # iam_id -> membership state of the account's users, read with the policies, so the
+    # membership check below needs no read of its own (memberships bump the revision).
+    members: Mapping[str, str] = field(default_factory=dict)
 
 
 class LocalAuthorizer:
@@ -96,6 +106,11 @@ class LocalAuthorizer:
             return Verdict(False, f"the token is for account `{principal.account_id}`")
         now = self._clock.now()
         entry = self._entry(resource.account_id)
+        refused = self._membership_refusal(principal, action, entry)
+        if refused is not None:
+            return refused
+        if action == ACCEPT_INVITATION and principal.iam_id in entry.members:
+            return Verdict(True, "a member accepts their own invitation (spec §10)")
         request = Request(
             subject=self._subject(principal.iam_id, entry, now),
             action=action,
@@ -105,6 +120,25 @@ class LocalAuthorizer:
         decision = decide(request, entry.policy_set)
         return Verdict(decision.permitted, decision.reason)
 
+    @staticmethod
+    def _membership_refusal(principal: Principal, action: str, entry: _Entry) -> Verdict | None:
+        """A user acts in an account only while an ACTIVE member of it: removal takes effect at
+        the next check, and an invited user may only accept (spec §10)."""
+        if not principal.iam_id.startswith(USER_PREFIX):
+            return None
+        state = entry.members.get(principal.iam_id)
+        if state is None:
+            return Verdict(False, f"`{principal.iam_id}` is not a member of the account")
+        if state in INVITED_STATES and action != ACCEPT_INVITATION:
+            return Verdict(
+                False,
+                f"`{principal.iam_id}` has not accepted the invitation to the account yet"
+                " (`POST /v2/users/accept`)",
+            )
+        if state not in INVITED_STATES and state != MemberState.ACTIVE:
+            return Verdict(False, f"`{principal.iam_id}` is a member in state `{state}`")
+        return None
+
     def roles_held(self, principal: Principal, attributes: Mapping[str, str]) -> frozenset[str]:
         """The roles `principal` holds on a resource described by its attributes (same account)."""
         account = attributes.get("accountId", "")
@@ -112,6 +146,8 @@ class LocalAuthorizer:
             return frozenset()
         now = self._clock.now()
         entry = self._entry(account)
+        if self._membership_refusal(principal, "", entry) is not None:
+            return frozenset()
         request = Request(self._subject(principal.iam_id, entry, now), "", attributes, now)
         return roles_held(request, entry.policy_set)
 
@@ -148,7 +184,9 @@ class LocalAuthorizer:
             policies = [to_model(p) for p in uow.policies.active_in(account_id)]
             roles = [custom_role_model(r) for r in uow.roles.list(account_id)]
             memberships = load_memberships(uow, account_id)
-        fresh = _Entry(revision, now, compile_policies(policies, self._catalog, roles), memberships)
+            members = dict(uow.account_users.member_states(account_id))
+        compiled = compile_policies(policies, self._catalog, roles)
+        fresh = _Entry(revision, now, compiled, memberships, members)
         with self._lock:
             self._cache[account_id] = fresh
         return fresh
@@ -161,6 +199,11 @@ class Guard:
         self.principal = principal
         self.action = action
         self._authorizer = authorizer
+
+    def with_action(self, action: str) -> Guard:
+        """The same caller, checked for another action the use case also performs (an
+        invitation that grants policies asks `iam-access-management.policies.create` too)."""
+        return Guard(self.principal, action, self._authorizer)
 
     def require(self, resource: Resource, *, missing: NotFound | None = None) -> None:
         """Raise unless permitted. An object addressed by id in another account answers exactly

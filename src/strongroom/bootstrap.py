@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from strongroom import rootkey
 from strongroom.access.decisions import DecisionPoint
-from strongroom.access.group_members import leave_all_groups
+from strongroom.access.group_members import join_groups, leave_all_groups
 from strongroom.access.groups import GroupService
 from strongroom.access.owner import grant_owner
 from strongroom.access.policies import PolicyService
@@ -21,10 +21,12 @@ from strongroom.authz import LocalAuthorizer
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
 from strongroom.errors import ConfigurationError
+from strongroom.identity.account_settings import AccountSettingsService
 from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileHook, ProfileService
 from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import IdentityService
+from strongroom.identity.users import UserService
 from strongroom.policy import load_catalog
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
@@ -88,6 +90,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             leeway=settings.clock_skew_seconds,
             clients=dict(PUBLIC_CLIENTS),
         )
+        account_settings = AccountSettingsService(uow, clock)
         tokens = TokenService(
             uow,
             clock,
@@ -95,6 +98,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             root.sealer("signing-key"),
             root.pepper("refresh-token"),
             token_settings,
+            account_lifetimes=account_settings.token_lifetimes,  # spec §4.4
         )
         tokens.start()
         first = None
@@ -114,6 +118,19 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             uow, clock, on_change=authorizer.invalidate, on_profile_deleted=on_profile_deleted
         )
         cr_tokens = _cr_token_verifier(settings, clock)
+        policies = PolicyService(uow, clock, catalog, on_change=authorizer.invalidate)
+        # Membership changes drop the account's cached set like policy changes. An invitation
+        # adds the user to its access groups; a removed user leaves them (spec §10).
+        users = UserService(
+            uow,
+            clock,
+            policies,
+            on_change=authorizer.invalidate,
+            add_to_groups=lambda unit, account, iam_id, groups, actor: join_groups(
+                unit, account, iam_id, groups, actor, clock.now()
+            ),
+            on_user_removed=[leave_all_groups],
+        )
         container = Container(
             settings=settings,
             identity=identity,
@@ -123,13 +140,15 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             decisions=DecisionPoint(authorizer, clock),
             # Policy and role writes drop the account's compiled set once they commit, so the
             # next check on this node sees them; seed 003 table 4 asks the same authorizer.
-            policies=PolicyService(uow, clock, catalog, on_change=authorizer.invalidate),
+            policies=policies,
             roles=RoleService(uow, clock, catalog, on_change=authorizer.invalidate),
             profiles=profiles,
             profile_parts=ProfilePartService(uow, clock),
             profile_grants=ProfileGrants(tokens, profiles, cr_tokens),
             # IAM Access Groups: membership changes drop the account's cached memberships too.
             groups=GroupService(uow, clock, on_change=authorizer.invalidate),
+            users=users,
+            account_settings=account_settings,
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

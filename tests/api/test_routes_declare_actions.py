@@ -64,6 +64,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     key = client.post(
         "/v1/apikeys", json={"name": "k", "iam_id": sid["iam_id"]}, headers=headers
     ).json()
+    # Unrestricted accounts let every active member create service IDs and their own API keys
+    # when policies refuse (spec §4.4); restricted, creation is left to policies alone.
+    restricted = client.request(
+        "PUT",
+        f"/v1/accounts/{account}/settings/identity",
+        json={
+            "restrict_create_service_id": "RESTRICTED",
+            "restrict_create_platform_apikey": "RESTRICTED",
+        },
+        headers={**headers, "If-Match": "*"},
+    )
+    assert restricted.status_code == 200, restricted.text
     profile = client.post(
         "/v1/profiles", json={"account_id": account, "name": "p"}, headers=headers
     ).json()

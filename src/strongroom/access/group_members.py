@@ -209,6 +209,29 @@ class MemberOps(GroupBase):
         return outcomes
 
 
+def join_groups(
+    uow: UnitOfWork, account_id: str, iam_id: str, group_ids: list[str], actor: str, now: datetime
+) -> None:
+    """Add a new user to the account's access groups, inside the caller's unit of work (which
+    bumps the revision and has authorized the actor): User Management's invitation with
+    `access_groups` (spec §10). A group that is not the account's refuses the whole invitation."""
+    for i, group_id in enumerate(group_ids):
+        group = uow.access_groups.get(group_id)
+        if group_id == PUBLIC_ACCESS or group is None or group.account_id != account_id:
+            raise Invalid(
+                f"`{group_id}` is not an access group of account `{account_id}` that takes members",
+                field=f"access_groups[{i}]",
+            )
+        if uow.group_members.get(group_id, iam_id) is None:
+            if len(uow.group_members.of_iam_id(account_id, iam_id)) >= MAX_GROUPS_PER_MEMBER:
+                raise Invalid(
+                    f"`{iam_id}` would be in more than {MAX_GROUPS_PER_MEMBER} access groups",
+                    field="access_groups",
+                    code="limit_exceeded",
+                )
+            uow.group_members.add(GroupMember(group_id, account_id, iam_id, "user", now, actor))
+
+
 def leave_all_groups(uow: UnitOfWork, account_id: str, iam_id: str) -> None:
     """Drop every static membership of `iam_id` in the account, inside the caller's unit of work
     (which bumps the revision): a deleted profile or a removed user keeps no group's access."""

@@ -101,6 +101,29 @@ class PolicyService:
         self._on_change(account)
         return record
 
+    def add_in(
+        self, uow: UnitOfWork, guard: Guard, body: object, version: str = "v1"
+    ) -> StoredPolicy:
+        """Create a policy inside the caller's unit of work (a user invitation's `iam_policy`,
+        spec §10), checked as `POST /v1/policies` checks it; `guard` must carry the policy-create
+        action. The caller commits and then calls its own `on_change`."""
+        account = guard.principal.account_id
+        doc = checks.document_of(body, version)
+        policy_id = ids.new_uuid()
+        policy = checks.parse(doc, version, policy_id=policy_id, account_id=account)
+        self._require_administrator(guard, policy)
+        record = new_record(
+            doc,
+            version=version,
+            account_id=account,
+            by=guard.principal.iam_id,
+            now=self._clock.now(),
+            policy_id=policy_id,
+        )
+        self._validate_in(uow, policy, version)
+        uow.policies.add(record)
+        return record
+
     # -- read -----------------------------------------------------------------------------------
 
     def get(self, guard: Guard, policy_id: str) -> StoredPolicy:

@@ -8,6 +8,7 @@ from strongroom import __version__
 from strongroom.api import errors
 from strongroom.api.container import Container
 from strongroom.api.middleware import RequestContext
+from strongroom.api.routers import account_settings as identity_settings
 from strongroom.api.routers import (
     apikeys,
     authz,
@@ -20,6 +21,7 @@ from strongroom.api.routers import (
     tokens,
 )
 from strongroom.api.routers import groups as access_groups
+from strongroom.api.routers import users as user_management
 
 
 def create_app(container: Container) -> FastAPI:
@@ -33,7 +35,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     errors.install(app)
     routers = (health, tokens, apikeys, serviceids, profiles, templates, authz, policies, roles)
-    for module in (*routers, access_groups):
+    for module in (*routers, access_groups, user_management, identity_settings):
         app.include_router(module.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

@@ -10,9 +10,11 @@ from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
 from strongroom.authz import Authorizer
 from strongroom.config import Settings
+from strongroom.identity.account_settings import AccountSettingsService
 from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
+from strongroom.identity.users import UserService
 from strongroom.tokens.profile_grants import ProfileGrants
 from strongroom.tokens.service import TokenService
 
@@ -32,3 +34,6 @@ class Container:
     profile_grants: ProfileGrants  # the assume and cr-token grants of /identity/token
     # IAM Access Groups: /v2/groups
     groups: GroupService
+    # Users and User Management, identity account settings
+    users: UserService  # User Management: /v2/accounts/{id}/users, /v2/users/accept
+    account_settings: AccountSettingsService  # /v1/accounts/{id}/settings/identity

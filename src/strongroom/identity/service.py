@@ -13,8 +13,9 @@ from dataclasses import replace
 from strongroom import ids
 from strongroom.authz import Guard, Resource
 from strongroom.clock import Clock
-from strongroom.errors import Conflict, Invalid, Locked, NotFound, PreconditionFailed
+from strongroom.errors import Conflict, Forbidden, Invalid, Locked, NotFound, PreconditionFailed
 from strongroom.identity import apikeys
+from strongroom.identity.account_settings import member_may_create
 from strongroom.identity.models import (
     Account,
     AccountRole,
@@ -38,6 +39,7 @@ from strongroom.identity.requests import (
     check_if_match,
     check_name,
 )
+from strongroom.identity.user_models import INVITED_STATES, MemberState
 from strongroom.rootkey import Pepper, Sealer
 from strongroom.store.ports import ListQuery, Page, UnitOfWork, UnitOfWorkFactory
 from strongroom.tokens.claims import Subject
@@ -148,7 +150,10 @@ class IdentityService:
             )
         user = uow.users.get(key.iam_id)
         membership = uow.users.membership(key.account_id, key.iam_id)
-        if user is None or membership is None or membership.state != "ACTIVE":
+        # A removed user gets no token. An invited one does, so that they can accept (spec §10);
+        # the authorizer lets a PENDING member do nothing else.
+        usable = {MemberState.ACTIVE.value, *INVITED_STATES}
+        if user is None or membership is None or membership.state not in usable:
             return None
         return Subject(
             iam_id=user.iam_id,
@@ -176,7 +181,9 @@ class IdentityService:
         locked: bool = False,
         apikey: NewApiKey | None = None,
     ) -> tuple[ServiceId, CreatedApiKey | None]:
-        guard.require(Resource(account_id, SERVICE, "serviceid"))
+        self._require_create(
+            guard, Resource(account_id, SERVICE, "serviceid"), "restrict_create_service_id"
+        )
         check_name(name, "service ID")
         check_description(description)
         check_crns(unique_instance_crns)
@@ -312,7 +319,11 @@ class IdentityService:
     def create_api_key(
         self, guard: Guard, *, iam_id: str, account_id: str, spec: NewApiKey
     ) -> CreatedApiKey:
-        guard.require(Resource(account_id, SERVICE, "apikey", attributes={"iam_id": iam_id}))
+        resource = Resource(account_id, SERVICE, "apikey", attributes={"iam_id": iam_id})
+        if iam_id == guard.principal.iam_id:
+            self._require_create(guard, resource, "restrict_create_platform_apikey")
+        else:
+            guard.require(resource)
         with self._uow(write=True) as uow:
             self._require_account(uow, account_id)
             kind = self._owner_kind(uow, account_id, iam_id)
@@ -422,6 +433,18 @@ class IdentityService:
             )
             if not uow.api_keys.update(updated, expected_tag=current.meta.entity_tag):
                 raise PreconditionFailed(f"API key `{key_id}` changed meanwhile; try again")
+
+    def _require_create(self, guard: Guard, resource: Resource, setting: str) -> None:
+        """Creating a service ID, or an API key for oneself: policies decide first; when they
+        refuse, an ACTIVE member may still create unless the account's identity setting
+        `setting` is RESTRICTED (spec §4.4; docs/user-guide.md "Identity account settings")."""
+        try:
+            guard.require(resource)
+        except Forbidden:
+            with self._uow() as uow:
+                allowed = member_may_create(uow, guard.principal, resource.account_id, setting)
+            if not allowed:
+                raise
 
     def _load_key(self, uow: UnitOfWork, guard: Guard, key_id: str) -> ApiKey:
         missing = NotFound("API key", key_id)

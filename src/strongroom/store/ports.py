@@ -23,6 +23,8 @@ from strongroom.access.group_models import (
 from strongroom.identity.filters import Expr
 from strongroom.identity.models import Account, ApiKey, Membership, ServiceId, User
 from strongroom.identity.profile_models import ClaimRule, Profile, ProfileIdentity, ProfileLink
+from strongroom.identity.settings_rules import IdentitySettings
+from strongroom.identity.user_models import UserProfile
 
 T = TypeVar("T")
 
@@ -311,6 +313,30 @@ class FederatedLoginRepo(Protocol):
 # -- end IAM Access Groups ----------------------------------------------------------------------
 
 
+# -- users and identity account settings ---------------------------------------
+
+
+class AccountUserRepo(Protocol):
+    """An account's users beyond the owner's membership row (spec §10): memberships by account,
+    their states, and the profile and settings the account keeps for each user."""
+
+    def user_by_email(self, email: str) -> User | None: ...
+    def memberships(self, account_id: str) -> Sequence[Membership]: ...
+    def member_states(self, account_id: str) -> Mapping[str, str]: ...
+    def set_state(self, account_id: str, iam_id: str, state: str) -> bool: ...
+    def remove(self, account_id: str, iam_id: str) -> bool: ...
+    def profile(self, account_id: str, iam_id: str) -> UserProfile | None: ...
+    def put_profile(self, profile: UserProfile) -> None: ...
+
+
+class IdentitySettingsRepo(Protocol):
+    """Identity account settings (spec §4.4), one versioned row per account once written."""
+
+    def get(self, account_id: str) -> IdentitySettings | None: ...
+    def add(self, settings: IdentitySettings) -> bool: ...
+    def update(self, settings: IdentitySettings, expected_tag: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so that an adapter may expose its own (narrower) repository types.
     @property
@@ -355,6 +381,12 @@ class UnitOfWork(Protocol):
     def group_settings(self) -> GroupSettingsRepo: ...
     @property
     def federated_logins(self) -> FederatedLoginRepo: ...
+
+    # users: account memberships and identity settings
+    @property
+    def account_users(self) -> AccountUserRepo: ...
+    @property
+    def identity_settings(self) -> IdentitySettingsRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

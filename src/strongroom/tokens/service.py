@@ -13,6 +13,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -102,8 +103,12 @@ class TokenService:
         sealer: Sealer,
         pepper: Pepper,
         settings: TokenSettings,
+        *,
+        account_lifetimes: Callable[[str], tuple[int | None, int | None]] | None = None,
     ) -> None:
         self._uow = uow
+        # An account's own (shorter) access/refresh lifetimes, spec §4.4 (branch `users`).
+        self._account_lifetimes = account_lifetimes
         self._clock = clock
         self._identity = identity
         self._sealer = sealer
@@ -215,7 +220,7 @@ class TokenService:
         uow: UnitOfWork | None = None,
     ) -> TokenResponse:
         now = self._clock.now()
-        ttl = self.settings.access_ttl
+        ttl, refresh_ttl = self._lifetimes(subject.account_id)
         scope = scope or DEFAULT_SCOPE
         claims = access_claims(
             subject,
@@ -239,7 +244,7 @@ class TokenService:
             # A family keeps the absolute lifetime of its first token: refreshing never extends it.
             family_id, expires = family or (
                 ids.new_uuid(),
-                now + timedelta(seconds=self.settings.refresh_ttl),
+                now + timedelta(seconds=refresh_ttl),
             )
             record = RefreshToken(
                 id=ids.new_uuid(),
@@ -259,6 +264,16 @@ class TokenService:
                 with self._uow(write=True) as own:
                     own.refresh_tokens.add(record)
         return TokenResponse(token, refresh, ttl, claims["exp"], scope, claims)
+
+    def _lifetimes(self, account_id: str) -> tuple[int, int]:
+        """Server lifetimes, shortened (never lengthened) by the account's identity settings
+        `system_access_token_expiration_in_seconds` / `..._refresh_...` (spec §3.3, §4.4)."""
+        access, refresh = self.settings.access_ttl, self.settings.refresh_ttl
+        if self._account_lifetimes is not None:
+            own_access, own_refresh = self._account_lifetimes(account_id)
+            access = min(access, own_access or access)
+            refresh = min(refresh, own_refresh or refresh)
+        return access, refresh
 
     def client(self, client_id: str, secret: str) -> str:
         """The client id when HTTP Basic credentials name a known client."""

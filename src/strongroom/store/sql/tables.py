@@ -362,3 +362,37 @@ federated_logins = sa.Table(
 )
 
 # -- end IAM Access Groups ----------------------------------------------------------------------
+
+
+# -- users and identity account settings (migration 0005) ------------------------
+
+# What one account keeps about one of its users (spec §10 UserProfile and UserSettings); the
+# membership row (role, state) stays in `memberships`. Kept per account: no tenant sees another's.
+user_profiles = sa.Table(
+    "user_profiles",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("iam_id", sa.String(128), sa.ForeignKey("users.iam_id"), primary_key=True),
+    sa.Column("user_id", sa.String(320), nullable=False),
+    sa.Column("firstname", sa.String(255), nullable=False),
+    sa.Column("lastname", sa.String(255), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("phonenumber", sa.String(64), nullable=True),
+    sa.Column("altphonenumber", sa.String(64), nullable=True),
+    sa.Column("photo", sa.Text(), nullable=True),
+    sa.Column("invited_by", sa.String(128), nullable=True),
+    sa.Column("added_on", UTCDateTime(), nullable=False),
+    sa.Column("language", sa.String(64), nullable=True),
+    sa.Column("notification_language", sa.String(64), nullable=True),
+    sa.Column("allowed_ip_addresses", sa.Text(), nullable=True),
+    sa.Column("self_manage", sa.Boolean(), nullable=True),
+)
+
+# Identity account settings (spec §4.4): every field exactly as sent, with tag and history.
+identity_account_settings = sa.Table(
+    "identity_account_settings",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("settings", sa.JSON(), nullable=False),
+    *_versioned(),
+)

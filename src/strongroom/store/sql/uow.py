@@ -14,7 +14,14 @@ from typing import Self
 
 from sqlalchemy import Connection
 
-from strongroom.store.sql import access_repos, group_repos, profile_repos, repos, server_repos
+from strongroom.store.sql import (
+    access_repos,
+    group_repos,
+    profile_repos,
+    repos,
+    server_repos,
+    user_repos,
+)
 from strongroom.store.sql.engine import Database
 
 
@@ -40,6 +47,9 @@ class SqlUnitOfWork:
     group_rules: group_repos.SqlGroupRules
     group_settings: group_repos.SqlGroupSettings
     federated_logins: group_repos.SqlFederatedLogins
+    # users: account memberships and identity settings
+    account_users: user_repos.SqlAccountUsers
+    identity_settings: user_repos.SqlIdentitySettings
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -94,6 +104,9 @@ class SqlUnitOfWork:
         self.group_rules = group_repos.SqlGroupRules(conn)
         self.group_settings = group_repos.SqlGroupSettings(conn)
         self.federated_logins = group_repos.SqlFederatedLogins(conn)
+        # users: account memberships and identity settings
+        self.account_users = user_repos.SqlAccountUsers(conn)
+        self.identity_settings = user_repos.SqlIdentitySettings(conn)
 
     def __exit__(
         self,
