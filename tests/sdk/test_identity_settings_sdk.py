@@ -65,6 +65,7 @@ def test_settings_read_update_with_if_match_and_history(server: LiveServer) -> N
     assert new["max_sessions_per_identity"] == "NOT_SET"
     assert new["user_mfa"] == [{"iam_id": owner, "mfa": "LEVEL3"}]
     assert new["allowed_ip_addresses"] == "10.0.0.0/8,192.0.2.7"
+    assert [h["action"] for h in new["history"]] == ["update"]  # as IBM's own test reads it
 
     with pytest.raises(ApiException) as stale:
         iam.update_account_settings(account_id=account, if_match=body["entity_tag"], mfa="NONE")
