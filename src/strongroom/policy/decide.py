@@ -33,7 +33,7 @@ def decide(request: Request, policy_set: PolicySet) -> Decision:
     def every() -> tuple[str, ...]:
         return tuple(sorted(_permitting(request, policy_set, account, keys, service)))
 
-    return Decision(True, every, lambda: f"permitted by {', '.join(every())}")
+    return Decision(True, every)
 
 
 def _permitting(
