@@ -81,32 +81,19 @@ class PolicyService:
         return self._create(guard, body, "v2")
 
     def _create(self, guard: Guard, body: object, version: str) -> StoredPolicy:
-        # A policy lives in the caller's account; its resource must name that account (§6.1).
-        account = guard.principal.account_id
-        doc = checks.document_of(body, version)
-        policy_id = ids.new_uuid()
-        policy = checks.parse(doc, version, policy_id=policy_id, account_id=account)
-        self._require_administrator(guard, policy)
-        record = new_record(
-            doc,
-            version=version,
-            account_id=account,
-            by=guard.principal.iam_id,
-            now=self._clock.now(),
-            policy_id=policy_id,
-        )
         with self._uow(write=True) as uow:
-            self._validate_in(uow, policy, version)
-            uow.policies.add(record)
-        self._on_change(account)
+            record = self.add_in(uow, guard, body, version)
+        self._on_change(record.account_id)
         return record
 
     def add_in(
         self, uow: UnitOfWork, guard: Guard, body: object, version: str = "v1"
     ) -> StoredPolicy:
-        """Create a policy inside the caller's unit of work (a user invitation's `iam_policy`,
-        spec §10), checked as `POST /v1/policies` checks it; `guard` must carry the policy-create
-        action. The caller commits and then calls its own `on_change`."""
+        """Create a policy inside the caller's unit of work, checked as `POST /v1/policies`
+        checks it (`_create` is this plus commit; a user invitation's `iam_policy`, spec §10,
+        calls it directly). `guard` must carry the policy-create action; the caller commits and
+        then calls its own `on_change`."""
+        # A policy lives in the caller's account; its resource must name that account (§6.1).
         account = guard.principal.account_id
         doc = checks.document_of(body, version)
         policy_id = ids.new_uuid()
