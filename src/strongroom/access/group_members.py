@@ -195,14 +195,17 @@ class MemberOps(GroupBase):
             for group_id in group_ids:
                 group = uow.access_groups.get(group_id)
                 if group_id == PUBLIC_ACCESS:
+                    message = "the Public Access group's members are implicit"
                     outcomes.append(
-                        Outcome(iam_id, 400, group_id, error_code="invalid_request",
-                                error="the Public Access group's members are implicit")
-                    )  # fmt: skip
+                        Outcome(iam_id, 400, group_id, error_code="invalid_request", error=message)
+                    )
                 elif group is None or group.account_id != account:
-                    error = group_missing(group_id)
-                    outcomes.append(Outcome(iam_id, 404, group_id, error_code=error.code,
-                                            error=error.message))  # fmt: skip
+                    missing = group_missing(group_id)
+                    outcomes.append(
+                        Outcome(
+                            iam_id, 404, group_id, error_code=missing.code, error=missing.message
+                        )
+                    )
                 else:
                     outcomes.append(self._join(uow, guard, group, iam_id, kind))
         self._on_change(account)
