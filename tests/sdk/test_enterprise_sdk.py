@@ -45,9 +45,7 @@ def users_client(server: LiveServer, apikey: str) -> UserManagementV1:
 
 def new_account(server: LiveServer) -> dict[str, str]:
     tag = uuid.uuid4().hex[:8]
-    made = server.container.identity.create_account(
-        f"ent {tag}", f"owner.{tag}@example.com", None
-    )
+    made = server.container.identity.create_account(f"ent {tag}", f"owner.{tag}@example.com", None)
     return {
         "id": made.account.id,
         "owner": made.owner.iam_id,
@@ -123,7 +121,9 @@ def test_enterprise_groups_accounts_paging_moves_and_updates(server: LiveServer)
     ).get_result()["account_group_id"]
     g2 = AccountGroup.from_dict(em.get_account_group(account_group_id=g2_id).get_result())
     assert g2.parent == g1_crn
-    assert g2.enterprise_path == f"enterprise:{ent['id']}/account-group:{g1_id}/account-group:{g2_id}"
+    assert (
+        g2.enterprise_path == f"enterprise:{ent['id']}/account-group:{g1_id}/account-group:{g2_id}"
+    )
 
     created = em.create_account(
         parent=g2.crn, name="dev", owner_iam_id=ent["owner"], options=WITH_SERVICE_ID
@@ -282,9 +282,11 @@ def test_the_enterprise_grants_nothing_inside_a_child_account(server: LiveServer
 
     # The child account grants it, in its own account: its owner (whose first key there the
     # child's administrator service ID makes) invites them with a Viewer policy.
-    owner_there = identity_client(server, child_admin).create_api_key(
-        name="owner", iam_id=child_owner["owner"], account_id=child
-    ).get_result()["apikey"]
+    owner_there = (
+        identity_client(server, child_admin)
+        .create_api_key(name="owner", iam_id=child_owner["owner"], account_id=child)
+        .get_result()["apikey"]
+    )
     users_client(server, owner_there).invite_users(
         account_id=child,
         users=[{"email": ent["email"], "account_role": "Member"}],
@@ -303,9 +305,11 @@ def test_the_enterprise_grants_nothing_inside_a_child_account(server: LiveServer
             }
         ],
     )
-    key_there = identity_client(server, child_admin).create_api_key(
-        name="first key", iam_id=ent["owner"], account_id=child
-    ).get_result()["apikey"]
+    key_there = (
+        identity_client(server, child_admin)
+        .create_api_key(name="first key", iam_id=ent["owner"], account_id=child)
+        .get_result()["apikey"]
+    )
     users_client(server, key_there).accept(account_id=child)
     assert decide(server, child_admin, ent["owner"], child) is True
     listed = identity_client(server, key_there).list_service_ids(account_id=child)

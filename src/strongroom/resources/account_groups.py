@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from strongroom.authz import Guard
 from strongroom.clock import Clock
-from strongroom.errors import Conflict
+from strongroom.errors import Conflict, NotFound
 from strongroom.resources import enterprise_requests as req
 from strongroom.resources import enterprise_tree as tree
 from strongroom.resources.enterprise_models import (
@@ -30,10 +30,11 @@ class AccountGroupService:
         self._clock = clock
 
     def create(self, guard: Guard, body: object) -> str:
+        tree.require_here(guard, "account-group")
         spec = req.check_new_group(body)
         by, now = guard.principal.iam_id, self._clock.now()
         with self._uow(write=True) as uow:
-            ref = tree.resolve_parent(uow, guard, spec.parent, "account-group")
+            ref = tree.resolve_parent(uow, guard, spec.parent)
             contact = known_user(uow, spec.primary_contact_iam_id, "primary_contact_iam_id")
             group = AccountGroup(
                 id=new_id(),
@@ -64,23 +65,21 @@ class AccountGroupService:
     ) -> Page[GroupNode]:
         """`parent`: its direct children; `parent_account_group_id`: every group below it;
         `enterprise_id` (or nothing, meaning the caller's enterprise): every group."""
+        tree.require_here(guard, "account-group")
         with self._uow() as uow:
+            enterprise = tree.own_enterprise(uow, guard)
             parents: tuple[str | None, ...] | None = None
             if parent is not None:
-                ref = tree.resolve_parent(uow, guard, req.check_parent(parent), "account-group")
-                enterprise, parents = ref.enterprise, (ref.group_id,)
+                parents = (tree.resolve_parent(uow, guard, req.check_parent(parent)).group_id,)
             elif parent_account_group_id is not None:
-                enterprise, group = tree.load_group(uow, guard, parent_account_group_id)
-                below = tree.subtree(tree.groups_by_id(uow, enterprise.id), group.id)
-                parents = below  # groups whose parent lies in the subtree: all below it
-            elif enterprise_id is not None:
-                enterprise = tree.load_enterprise(uow, guard, enterprise_id, "account-group")
-            else:
-                own = uow.enterprises.get_by_account(guard.principal.account_id)
-                if own is None:
-                    return Page([], False)
-                enterprise = tree.load_enterprise(uow, guard, own.id, "account-group")
-            if enterprise_id is not None and enterprise.id != enterprise_id:
+                group = uow.account_groups.get(parent_account_group_id)
+                if enterprise is None or group is None or group.enterprise_id != enterprise.id:
+                    raise NotFound("account group", parent_account_group_id)
+                # groups whose parent lies in the subtree: every group below it
+                parents = tree.subtree(tree.groups_by_id(uow, enterprise.id), group.id)
+            if enterprise_id is not None and (enterprise is None or enterprise.id != enterprise_id):
+                raise NotFound("enterprise", enterprise_id)
+            if enterprise is None:
                 return Page([], False)
             page = uow.account_groups.list(
                 NodeQuery(enterprise.id, parents, include_deleted, offset, limit)
@@ -96,11 +95,11 @@ class AccountGroupService:
     def update(self, guard: Guard, group_id: str, body: object) -> None:
         """Name and primary contact (spec §9); strongroom also takes `parent` to move a group,
         refusing cycles, other enterprises and trees deeper than the tier limit."""
-        data = req.body_object(body, ("name", "primary_contact_iam_id", "parent"))
-        parent = None if data.get("parent") is None else req.check_parent(data["parent"])
-        changes = req.check_group_changes({k: v for k, v in data.items() if k != "parent"})
         with self._uow(write=True) as uow:
             enterprise, group = tree.load_group(uow, guard, group_id)
+            data = req.body_object(body, ("name", "primary_contact_iam_id", "parent"))
+            parent = None if data.get("parent") is None else req.check_parent(data["parent"])
+            changes = req.check_group_changes({k: v for k, v in data.items() if k != "parent"})
             if group.state == DELETED:
                 raise Conflict(f"account group `{group_id}` is deleted")
             if "primary_contact_iam_id" in changes:
@@ -110,7 +109,7 @@ class AccountGroupService:
                 changes["primary_contact_email"] = contact.email
             if parent is not None:
                 tree.same_enterprise(parent, enterprise, f"account group `{group_id}`")
-                ref = tree.resolve_parent(uow, guard, parent, "account-group")
+                ref = tree.resolve_parent(uow, guard, parent)
                 tree.check_group_placement(
                     tree.groups_by_id(uow, enterprise.id), group_id, ref.group_id
                 )

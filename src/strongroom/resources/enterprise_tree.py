@@ -3,8 +3,9 @@ paths, subtrees and the cycle and depth rules. Shared by the enterprise and acco
 cases; every function runs in the caller's unit of work.
 
 Where a decision is made: an enterprise's own objects are decided in its ENTERPRISE ACCOUNT, so
-a caller acts on them with a token for that account. A token for any other account (a child
-account's included) meets them as missing: being in an enterprise grants nothing across it.
+a caller acts on them with a token for that account (tokens act in their own account only). A
+token for any other account, a child account's included, meets them as missing: being in an
+enterprise grants nothing across it.
 """
 
 from __future__ import annotations
@@ -27,44 +28,45 @@ from strongroom.store.ports import UnitOfWork
 MAX_GROUP_DEPTH = 5
 
 
-def require_in(
-    guard: Guard, enterprise: Enterprise, resource_type: str, ident: str, missing: NotFound
-) -> None:
-    guard.require(Resource(enterprise.account_id, SERVICE, resource_type, ident), missing=missing)
+def require_here(guard: Guard, resource_type: str, ident: str = "") -> None:
+    """Every enterprise decision but creating one is made in the caller's own account, before
+    anything is read: the enterprise account for its enterprise's objects (a child account
+    asking about its own enterprise reads the enterprise record the same way)."""
+    guard.require(Resource(guard.principal.account_id, SERVICE, resource_type, ident))
+
+
+def own_enterprise(uow: UnitOfWork, guard: Guard) -> Enterprise | None:
+    """The enterprise whose enterprise account the caller's token is for, if any."""
+    return uow.enterprises.get_by_account(guard.principal.account_id)
 
 
 def load_enterprise(
     uow: UnitOfWork, guard: Guard, enterprise_id: str, resource_type: str = "enterprise"
 ) -> Enterprise:
-    missing = NotFound("enterprise", enterprise_id)
+    """The caller's own enterprise by id; any other answers as missing."""
+    require_here(guard, resource_type, enterprise_id if resource_type == "enterprise" else "")
     found = uow.enterprises.get(enterprise_id)
-    if found is None:
-        raise missing
-    ident = enterprise_id if resource_type == "enterprise" else ""
-    require_in(guard, found, resource_type, ident, missing)
+    if found is None or found.account_id != guard.principal.account_id:
+        raise NotFound("enterprise", enterprise_id)
     return found
 
 
 def load_group(uow: UnitOfWork, guard: Guard, group_id: str) -> tuple[Enterprise, AccountGroup]:
-    missing = NotFound("account group", group_id)
+    require_here(guard, "account-group", group_id)
     group = uow.account_groups.get(group_id)
     enterprise = None if group is None else uow.enterprises.get(group.enterprise_id)
-    if group is None or enterprise is None:
-        raise missing
-    require_in(guard, enterprise, "account-group", group.id, missing)
+    if group is None or enterprise is None or enterprise.account_id != guard.principal.account_id:
+        raise NotFound("account group", group_id)
     return enterprise, group
 
 
-def resolve_parent(
-    uow: UnitOfWork, guard: Guard, parent: ParentCrn, resource_type: str
-) -> ParentRef:
-    """The enterprise or live account group a parent CRN names, checked with the caller's guard
-    in that enterprise's account. Unknown and not-visible parents answer alike (404)."""
+def resolve_parent(uow: UnitOfWork, guard: Guard, parent: ParentCrn) -> ParentRef:
+    """The enterprise or live account group a parent CRN names, in the caller's own enterprise
+    (the caller has been checked already). Unknown and foreign parents answer alike (404)."""
     missing = NotFound("parent", parent.text)
-    enterprise = uow.enterprises.get_by_account(parent.enterprise_account_id)
-    if enterprise is None:
+    enterprise = own_enterprise(uow, guard)
+    if enterprise is None or parent.enterprise_account_id != enterprise.account_id:
         raise missing
-    require_in(guard, enterprise, resource_type, "", missing)
     if parent.kind == "enterprise":
         if parent.ident != enterprise.id:
             raise missing

@@ -117,18 +117,17 @@ class EnterpriseService:
         account_group_id: str | None = None,
         account_id: str | None = None,
     ) -> list[Enterprise]:
-        """The enterprise the caller's account is the enterprise account of, and (when asked
-        with `account_id` = the caller's own account) the enterprise that account belongs to;
-        each only if the caller may read enterprises in its own account."""
+        """The enterprise the caller's account is the enterprise account of, and (asked with
+        `account_id` = the caller's own account) the enterprise that account belongs to."""
+        tree.require_here(guard, "enterprise")
         mine = guard.principal.account_id
         with self._uow() as uow:
             found = [uow.enterprises.get_by_account(mine)]
-            place = uow.enterprise_accounts.get(mine) if account_id == mine else None
-            if place is not None:
-                found.append(uow.enterprises.get(place.enterprise_id))
+            if account_id == mine:
+                found.append(self._member_of(uow, mine))
             result: list[Enterprise] = []
             for e in found:
-                if e is None or e in result or not self._may_read(guard, e):
+                if e is None or e in result:
                     continue
                 if enterprise_account_id is not None and e.account_id != enterprise_account_id:
                     continue
@@ -144,16 +143,26 @@ class EnterpriseService:
             return result
 
     def get_enterprise(self, guard: Guard, enterprise_id: str) -> Enterprise:
+        """The caller's own enterprise, or the one the caller's account belongs to."""
+        tree.require_here(guard, "enterprise", enterprise_id)
+        mine = guard.principal.account_id
         with self._uow() as uow:
-            found = uow.enterprises.get(enterprise_id)
-            if found is None or not self._may_read(guard, found):
-                raise NotFound("enterprise", enterprise_id)
-            return found
+            for found in (uow.enterprises.get_by_account(mine), self._member_of(uow, mine)):
+                if found is not None and found.id == enterprise_id:
+                    return found
+        raise NotFound("enterprise", enterprise_id)
+
+    @staticmethod
+    def _member_of(uow: UnitOfWork, account_id: str) -> Enterprise | None:
+        place = uow.enterprise_accounts.get(account_id)
+        if place is None or place.state == DELETED:
+            return None
+        return uow.enterprises.get(place.enterprise_id)
 
     def update_enterprise(self, guard: Guard, enterprise_id: str, body: object) -> None:
-        changes = req.check_enterprise_changes(body)
         with self._uow(write=True) as uow:
             current = tree.load_enterprise(uow, guard, enterprise_id)
+            changes = req.check_enterprise_changes(body)
             if "primary_contact_iam_id" in changes:
                 contact = known_user(
                     uow, changes["primary_contact_iam_id"], "primary_contact_iam_id"
@@ -164,32 +173,17 @@ class EnterpriseService:
             )
             uow.enterprises.update(replace(current, **changes, changed=changed))
 
-    def _may_read(self, guard: Guard, enterprise: Enterprise) -> bool:
-        """Read in the caller's own account: the enterprise account, or a child account asking
-        about its own enterprise. Any other account's token never gets here (list) or answers
-        404 (get)."""
-        mine = guard.principal.account_id
-        if mine != enterprise.account_id:
-            with self._uow() as uow:
-                place = uow.enterprise_accounts.get(mine)
-            if place is None or place.enterprise_id != enterprise.id:
-                return False
-        try:
-            guard.require(Resource(mine, SERVICE, "enterprise", enterprise.id))
-        except Forbidden:
-            return False
-        return True
-
     # -- accounts -------------------------------------------------------------------------------
 
     def create_account(self, guard: Guard, body: object) -> CreatedAccount:
         """A new account under `parent`, owned by `owner_iam_id` (an existing user), who gets the
         owner's policies there; with `options.create_iam_service_id_with_apikey_and_owner_
         policies` also a service ID with the same policies and an API key shown once."""
+        tree.require_here(guard, "account")
         spec = req.check_new_account(body)
         by, now = guard.principal.iam_id, self._clock.now()
         with self._uow(write=True) as uow:
-            ref = tree.resolve_parent(uow, guard, spec.parent, "account")
+            ref = tree.resolve_parent(uow, guard, spec.parent)
             owner = known_user(uow, spec.owner_iam_id, "owner_iam_id")
             account = self._new_account(uow, spec.name, owner)
             uow.enterprise_accounts.add(
@@ -217,14 +211,14 @@ class EnterpriseService:
         enterprise account (the caller's token), and the same action granted to the same
         identity by the imported account's own policies (its owner, or an Administrator or
         Editor of `enterprise` there, as an ACTIVE member). Without the second it is 404."""
-        parent = req.check_import(body)
         missing = NotFound("account", account_id)
         by, now = guard.principal.iam_id, self._clock.now()
         with self._uow(write=True) as uow:
             enterprise = tree.load_enterprise(uow, guard, enterprise_id, "account")
+            parent = req.check_import(body)
             if parent is not None:
                 tree.same_enterprise(parent, enterprise, "the import goes")
-                group_id = tree.resolve_parent(uow, guard, parent, "account").group_id
+                group_id = tree.resolve_parent(uow, guard, parent).group_id
             else:
                 group_id = None
             account = uow.accounts.get(account_id)
@@ -263,22 +257,21 @@ class EnterpriseService:
     ) -> Page[AccountNode]:
         """`parent`: its direct children; `account_group_id`: everything below that group;
         `enterprise_id` (or nothing, meaning the caller's enterprise): every account."""
+        tree.require_here(guard, "account")
         with self._uow() as uow:
+            enterprise = tree.own_enterprise(uow, guard)
             parents: tuple[str | None, ...] | None = None
             if parent is not None:
-                ref = tree.resolve_parent(uow, guard, req.check_parent(parent), "account")
-                enterprise, parents = ref.enterprise, (ref.group_id,)
+                ref = tree.resolve_parent(uow, guard, req.check_parent(parent))
+                parents = (ref.group_id,)
             elif account_group_id is not None:
-                enterprise, group = tree.load_group(uow, guard, account_group_id)
+                group = uow.account_groups.get(account_group_id)
+                if enterprise is None or group is None or group.enterprise_id != enterprise.id:
+                    raise NotFound("account group", account_group_id)
                 parents = tree.subtree(tree.groups_by_id(uow, enterprise.id), group.id)
-            elif enterprise_id is not None:
-                enterprise = tree.load_enterprise(uow, guard, enterprise_id, "account")
-            else:
-                own = uow.enterprises.get_by_account(guard.principal.account_id)
-                if own is None:
-                    return Page([], False)
-                enterprise = tree.load_enterprise(uow, guard, own.id, "account")
-            if enterprise_id is not None and enterprise.id != enterprise_id:
+            if enterprise_id is not None and (enterprise is None or enterprise.id != enterprise_id):
+                raise NotFound("enterprise", enterprise_id)
+            if enterprise is None:
                 return Page([], False)
             query = NodeQuery(enterprise.id, parents, include_deleted, offset, limit)
             page = uow.enterprise_accounts.list(query)
@@ -291,15 +284,15 @@ class EnterpriseService:
             return self._node(uow, enterprise, tree.groups_by_id(uow, enterprise.id), place)
 
     def move_account(self, guard: Guard, account_id: str, body: object) -> None:
-        parent = req.check_move(body)
         with self._uow(write=True) as uow:
             enterprise, place = self._load_place(uow, guard, account_id)
+            parent = req.check_move(body)
             if place.origin is Origin.ENTERPRISE:
                 raise Conflict(f"account `{account_id}` is the enterprise account; it stays on top")
             if place.state == DELETED:
                 raise Conflict(f"account `{account_id}` is deleted")
             tree.same_enterprise(parent, enterprise, f"account `{account_id}`")
-            ref = tree.resolve_parent(uow, guard, parent, "account")
+            ref = tree.resolve_parent(uow, guard, parent)
             uow.enterprise_accounts.update(
                 replace(
                     place, parent_group_id=ref.group_id, changed=self._touch(guard, place.changed)
@@ -331,12 +324,15 @@ class EnterpriseService:
     def _load_place(
         self, uow: UnitOfWork, guard: Guard, account_id: str
     ) -> tuple[Enterprise, EnterpriseAccount]:
-        missing = NotFound("account", account_id)
+        tree.require_here(guard, "account", account_id)
         place = uow.enterprise_accounts.get(account_id)
         enterprise = None if place is None else uow.enterprises.get(place.enterprise_id)
-        if place is None or enterprise is None:
-            raise missing
-        tree.require_in(guard, enterprise, "account", account_id, missing)
+        if (
+            place is None
+            or enterprise is None
+            or enterprise.account_id != guard.principal.account_id
+        ):
+            raise NotFound("account", account_id)
         return enterprise, place
 
     @staticmethod
