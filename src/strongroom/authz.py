@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -204,6 +204,13 @@ class Guard:
         """The same caller, checked for another action the use case also performs (an
         invitation that grants policies asks `iam-access-management.policies.create` too)."""
         return Guard(self.principal, action, self._authorizer)
+
+    def in_account(self, account_id: str) -> Guard:
+        """The same identity and action, decided by another account's policies and membership:
+        that account's consent to an act that reaches into it from outside (importing it into
+        an enterprise, spec §9). Only a use case asks this; a token still acts in its own
+        account alone."""
+        return Guard(replace(self.principal, account_id=account_id), self.action, self._authorizer)
 
     def require(self, resource: Resource, *, missing: NotFound | None = None) -> None:
         """Raise unless permitted. An object addressed by id in another account answers exactly

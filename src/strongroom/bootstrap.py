@@ -28,6 +28,8 @@ from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
 from strongroom.policy import load_catalog
+from strongroom.resources.account_groups import AccountGroupService
+from strongroom.resources.enterprises import EnterpriseService
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
 from strongroom.store.sql.uow import SqlUnitOfWorkFactory
@@ -149,6 +151,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             groups=GroupService(uow, clock, on_change=authorizer.invalidate),
             users=users,
             account_settings=account_settings,
+            # Enterprise Management: new accounts get their owner's policies like any account
+            # (the same hook as IdentityService) and are live on this node at once.
+            enterprises=EnterpriseService(
+                uow,
+                clock,
+                identity,
+                on_account_created=[grant_owner],
+                on_change=authorizer.invalidate,
+            ),
+            account_groups=AccountGroupService(uow, clock),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

@@ -224,6 +224,13 @@ def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
         resource = {"attributes": {"accountId": world["account"], "serviceName": "kms"}}
         subject = {"attributes": {"id": "IBMid-someone"}}
         body = [{"subject": subject, "action": "kms.secrets.read", "resource": resource}]
+    elif op.path == "/v1/enterprises" and op.method == "POST":
+        # Decided in the source account named in the body: the caller's own.
+        body = {
+            "source_account_id": world["account"],
+            "name": "Acme",
+            "primary_contact_iam_id": "IBMid-x",
+        }
     elif op.method == "PUT":
         body = {"name": "renamed"}
     return {"method": op.method, "url": path, "json": body, "headers": headers}

@@ -10,6 +10,7 @@ policies permit, and deleting them takes that access away.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from strongroom.access.records import new_record
@@ -45,14 +46,15 @@ def owner_documents(account_id: str, owner_iam_id: str) -> list[dict[str, Any]]:
 
 def grant_owner(uow: UnitOfWork, account: Account, owner: User) -> None:
     """Runs inside the unit of work that creates the account, so the two never come apart."""
-    for document in owner_documents(account.id, owner.iam_id):
+    grant_owner_like(uow, account.id, owner.iam_id, account.created_at)
+
+
+def grant_owner_like(uow: UnitOfWork, account_id: str, iam_id: str, now: datetime) -> None:
+    """The owner's two policies for another identity in the same account: e.g. the service ID
+    an enterprise makes in a new account (spec §9 `create_iam_service_id_with_apikey_and_owner_
+    policies`). Runs in the caller's unit of work and bumps the account's revision."""
+    for document in owner_documents(account_id, iam_id):
         uow.policies.add(
-            new_record(
-                document,
-                version="v2",
-                account_id=account.id,
-                by=owner.iam_id,
-                now=account.created_at,
-            )
+            new_record(document, version="v2", account_id=account_id, by=iam_id, now=now)
         )
-    uow.revisions.bump(account.id)
+    uow.revisions.bump(account_id)

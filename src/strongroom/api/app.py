@@ -20,6 +20,7 @@ from strongroom.api.routers import (
     templates,
     tokens,
 )
+from strongroom.api.routers import enterprises as enterprise_management
 from strongroom.api.routers import groups as access_groups
 from strongroom.api.routers import users as user_management
 
@@ -37,5 +38,7 @@ def create_app(container: Container) -> FastAPI:
     routers = (health, tokens, apikeys, serviceids, profiles, templates, authz, policies, roles)
     for module in (*routers, access_groups, user_management, identity_settings):
         app.include_router(module.router)
+    # Enterprise Management (spec §9)
+    app.include_router(enterprise_management.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

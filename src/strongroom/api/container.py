@@ -15,6 +15,8 @@ from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
+from strongroom.resources.account_groups import AccountGroupService
+from strongroom.resources.enterprises import EnterpriseService
 from strongroom.tokens.profile_grants import ProfileGrants
 from strongroom.tokens.service import TokenService
 
@@ -37,3 +39,6 @@ class Container:
     # Users and User Management, identity account settings
     users: UserService  # User Management: /v2/accounts/{id}/users, /v2/users/accept
     account_settings: AccountSettingsService  # /v1/accounts/{id}/settings/identity
+    # Enterprise Management (spec §9): /v1/enterprises, /v1/accounts, /v1/account-groups
+    enterprises: EnterpriseService
+    account_groups: AccountGroupService

@@ -102,6 +102,36 @@ class IdentityService:
             )
         return NewAccount(account, owner, created)
 
+    def add_admin_service_id(
+        self, uow: UnitOfWork, *, account_id: str, name: str, by: str
+    ) -> tuple[ServiceId, CreatedApiKey]:
+        """A service ID with one API key (value shown once), in the caller's unit of work: what an
+        enterprise makes in a new account on request (spec §9). The caller grants its policies."""
+        now = self._clock.now()
+        record = self._record(by, account_id, "create", "Created service ID", ["name"])
+        sid_id = ids.new_service_id()
+        service_id = ServiceId(
+            id=sid_id,
+            iam_id=ids.service_id_iam_id(sid_id),
+            account_id=account_id,
+            name=check_name(name, "service ID"),
+            description="",
+            unique_instance_crns=(),
+            locked=False,
+            meta=first_version(now, by, record),
+        )
+        uow.service_ids.add(service_id)
+        created = self._new_key(
+            uow,
+            account_id=account_id,
+            iam_id=service_id.iam_id,
+            kind=OwnerKind.SERVICE_ID,
+            spec=NewApiKey(name=name, description=""),
+            created_by=by,
+            record=self._record(by, account_id, "create", "Created API key", ["name"]),
+        )
+        return service_id, created
+
     def account_count(self) -> int:
         with self._uow() as uow:
             return uow.accounts.count()
@@ -135,6 +165,9 @@ class IdentityService:
 
     @staticmethod
     def _subject(uow: UnitOfWork, key: ApiKey) -> Subject | None:
+        account = uow.accounts.get(key.account_id)
+        if account is None or account.state != "ACTIVE":
+            return None  # a deleted account's keys give no token (spec §9 delete_account)
         if key.owner_kind is OwnerKind.SERVICE_ID:
             sid = uow.service_ids.get_by_iam_id(key.iam_id)
             if sid is None:

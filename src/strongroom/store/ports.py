@@ -25,6 +25,12 @@ from strongroom.identity.models import Account, ApiKey, Membership, ServiceId, U
 from strongroom.identity.profile_models import ClaimRule, Profile, ProfileIdentity, ProfileLink
 from strongroom.identity.settings_rules import IdentitySettings
 from strongroom.identity.user_models import UserProfile
+from strongroom.resources.enterprise_models import (
+    AccountGroup,
+    Enterprise,
+    EnterpriseAccount,
+    NodeQuery,
+)
 
 T = TypeVar("T")
 
@@ -337,6 +343,46 @@ class IdentitySettingsRepo(Protocol):
     def update(self, settings: IdentitySettings, expected_tag: str) -> bool: ...
 
 
+# -- enterprises (spec §9; migration 0008) ---------------------------------------
+
+
+class EnterpriseRepo(Protocol):
+    def add(self, enterprise: Enterprise) -> None: ...
+    def get(self, enterprise_id: str) -> Enterprise | None: ...
+    def get_by_account(self, enterprise_account_id: str) -> Enterprise | None: ...
+    def update(self, enterprise: Enterprise) -> bool: ...
+
+
+class AccountGroupRepo(Protocol):
+    def add(self, group: AccountGroup) -> None: ...
+    def get(self, group_id: str) -> AccountGroup | None: ...
+    def update(self, group: AccountGroup) -> bool: ...
+    def in_enterprise(self, enterprise_id: str) -> Sequence[AccountGroup]:
+        """Every group of the enterprise, deleted ones too (the tree is checked in memory)."""
+        ...
+
+    def list(self, query: NodeQuery) -> Page[AccountGroup]: ...
+
+
+class EnterpriseAccountRepo(Protocol):
+    """Which enterprise an account belongs to and where; at most one row per account."""
+
+    def add(self, account: EnterpriseAccount) -> None: ...
+    def get(self, account_id: str) -> EnterpriseAccount | None: ...
+    def update(self, account: EnterpriseAccount) -> bool: ...
+    def list(self, query: NodeQuery) -> Page[EnterpriseAccount]: ...
+    def count_under(self, enterprise_id: str, parent_group_id: str) -> int:
+        """Accounts not deleted whose parent is that group."""
+        ...
+
+    def set_account_state(self, account_id: str, state: str) -> bool:
+        """The state of the account itself (`accounts.state`)."""
+        ...
+
+
+# -- end enterprises ----------------------------------------------------------------------------
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so that an adapter may expose its own (narrower) repository types.
     @property
@@ -387,6 +433,14 @@ class UnitOfWork(Protocol):
     def account_users(self) -> AccountUserRepo: ...
     @property
     def identity_settings(self) -> IdentitySettingsRepo: ...
+
+    # enterprises
+    @property
+    def enterprises(self) -> EnterpriseRepo: ...
+    @property
+    def account_groups(self) -> AccountGroupRepo: ...
+    @property
+    def enterprise_accounts(self) -> EnterpriseAccountRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

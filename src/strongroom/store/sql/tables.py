@@ -396,3 +396,63 @@ identity_account_settings = sa.Table(
     sa.Column("settings", sa.JSON(), nullable=False),
     *_versioned(),
 )
+
+
+# -- enterprises (migration 0008; spec §9) ------------------------------------------------------
+
+
+def _changed() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(128), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_by", sa.String(128), nullable=False),
+    ]
+
+
+enterprises = sa.Table(
+    "enterprises",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    # The enterprise account, made with the enterprise; one enterprise per account.
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, unique=True
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("domain", sa.String(255), nullable=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("primary_contact_iam_id", sa.String(128), nullable=False),
+    sa.Column("primary_contact_email", sa.String(320), nullable=False),
+    sa.Column("source_account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    *_changed(),
+)
+
+# Nested groups: `parent_group_id` NULL means directly under the enterprise.
+enterprise_account_groups = sa.Table(
+    "enterprise_account_groups",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "enterprise_id", sa.String(32), sa.ForeignKey("enterprises.id"), nullable=False, index=True
+    ),
+    sa.Column("parent_group_id", sa.String(32), nullable=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("primary_contact_iam_id", sa.String(128), nullable=False),
+    sa.Column("primary_contact_email", sa.String(320), nullable=False),
+    *_changed(),
+)
+
+# An account's place in its enterprise (at most one); the account itself stays in `accounts`.
+enterprise_accounts = sa.Table(
+    "enterprise_accounts",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column(
+        "enterprise_id", sa.String(32), sa.ForeignKey("enterprises.id"), nullable=False, index=True
+    ),
+    sa.Column("parent_group_id", sa.String(32), nullable=True),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    *_changed(),
+)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from strongroom.store.sql import (
     access_repos,
+    enterprise_repos,
     group_repos,
     profile_repos,
     repos,
@@ -50,6 +51,10 @@ class SqlUnitOfWork:
     # users: account memberships and identity settings
     account_users: user_repos.SqlAccountUsers
     identity_settings: user_repos.SqlIdentitySettings
+    # enterprises
+    enterprises: enterprise_repos.SqlEnterprises
+    account_groups: enterprise_repos.SqlAccountGroups
+    enterprise_accounts: enterprise_repos.SqlEnterpriseAccounts
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -107,6 +112,10 @@ class SqlUnitOfWork:
         # users: account memberships and identity settings
         self.account_users = user_repos.SqlAccountUsers(conn)
         self.identity_settings = user_repos.SqlIdentitySettings(conn)
+        # enterprises
+        self.enterprises = enterprise_repos.SqlEnterprises(conn)
+        self.account_groups = enterprise_repos.SqlAccountGroups(conn)
+        self.enterprise_accounts = enterprise_repos.SqlEnterpriseAccounts(conn)
 
     def __exit__(
         self,

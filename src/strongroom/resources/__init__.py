@@ -1,0 +1,1 @@
+"""Resource hierarchy use cases: enterprises, their account groups and accounts (spec §9)."""
