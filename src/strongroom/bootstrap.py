@@ -28,6 +28,8 @@ from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
 from strongroom.policy import load_catalog
+from strongroom.resources.groups import GroupInUse, ResourceGroupService
+from strongroom.resources.quotas import load_quotas
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
 from strongroom.store.sql.uow import SqlUnitOfWorkFactory
@@ -75,12 +77,18 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
                     "start with the root key it was created with"
                 )
         catalog = load_catalog()
+        # Resource Manager (spec §7). A group is deleted only while every check here says it
+        # holds nothing (service instances add theirs); every account gets a `Default` group.
+        group_in_use: list[GroupInUse] = []
+        resource_groups = ResourceGroupService(
+            uow, clock, load_quotas(), group_in_use=group_in_use
+        )
         identity = IdentityService(
             uow,
             clock,
             root.pepper("apikey"),
             root.sealer("apikey"),
-            on_account_created=[grant_owner],
+            on_account_created=[grant_owner, resource_groups.add_default_group],
         )
         token_settings = TokenSettings(
             issuer=f"{settings.resolved_public_url()}/identity",
@@ -149,6 +157,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             groups=GroupService(uow, clock, on_change=authorizer.invalidate),
             users=users,
             account_settings=account_settings,
+            resource_groups=resource_groups,
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

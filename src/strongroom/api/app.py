@@ -21,6 +21,7 @@ from strongroom.api.routers import (
     tokens,
 )
 from strongroom.api.routers import groups as access_groups
+from strongroom.api.routers import resource_groups
 from strongroom.api.routers import users as user_management
 
 
@@ -37,5 +38,7 @@ def create_app(container: Container) -> FastAPI:
     routers = (health, tokens, apikeys, serviceids, profiles, templates, authz, policies, roles)
     for module in (*routers, access_groups, user_management, identity_settings):
         app.include_router(module.router)
+    # Resource Manager (spec §7)
+    app.include_router(resource_groups.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

@@ -15,6 +15,7 @@ from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
+from strongroom.resources.groups import ResourceGroupService
 from strongroom.tokens.profile_grants import ProfileGrants
 from strongroom.tokens.service import TokenService
 
@@ -37,3 +38,5 @@ class Container:
     # Users and User Management, identity account settings
     users: UserService  # User Management: /v2/accounts/{id}/users, /v2/users/accept
     account_settings: AccountSettingsService  # /v1/accounts/{id}/settings/identity
+    # Resource Manager (spec §7)
+    resource_groups: ResourceGroupService  # /v2/resource_groups, /v2/quota_definitions

@@ -25,6 +25,7 @@ from strongroom.identity.models import Account, ApiKey, Membership, ServiceId, U
 from strongroom.identity.profile_models import ClaimRule, Profile, ProfileIdentity, ProfileLink
 from strongroom.identity.settings_rules import IdentitySettings
 from strongroom.identity.user_models import UserProfile
+from strongroom.resources.models import ResourceGroup
 
 T = TypeVar("T")
 
@@ -337,6 +338,27 @@ class IdentitySettingsRepo(Protocol):
     def update(self, settings: IdentitySettings, expected_tag: str) -> bool: ...
 
 
+# -- resource groups (spec §7) ---------------------------------------------------------------
+
+
+class ResourceGroupRepo(Protocol):
+    """An account's resource groups, deleted ones included (state `DELETED`). A live group's
+    name is unique in its account, case-insensitively; a deleted group frees its name."""
+
+    def add(self, group: ResourceGroup) -> bool:
+        """False (nothing written) when a live group of that name exists in the account."""
+        ...
+
+    def get(self, group_id: str) -> ResourceGroup | None: ...
+    def in_account(self, account_id: str) -> Sequence[ResourceGroup]: ...
+    def update(self, group: ResourceGroup) -> bool:
+        """False when the group is gone or deleted, or when its new name is taken."""
+        ...
+
+
+# -- end resource groups ------------------------------------------------------------------------
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so that an adapter may expose its own (narrower) repository types.
     @property
@@ -387,6 +409,10 @@ class UnitOfWork(Protocol):
     def account_users(self) -> AccountUserRepo: ...
     @property
     def identity_settings(self) -> IdentitySettingsRepo: ...
+
+    # resource groups (spec §7)
+    @property
+    def resource_groups(self) -> ResourceGroupRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

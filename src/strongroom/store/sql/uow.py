@@ -19,6 +19,7 @@ from strongroom.store.sql import (
     group_repos,
     profile_repos,
     repos,
+    resource_repos,
     server_repos,
     user_repos,
 )
@@ -50,6 +51,8 @@ class SqlUnitOfWork:
     # users: account memberships and identity settings
     account_users: user_repos.SqlAccountUsers
     identity_settings: user_repos.SqlIdentitySettings
+    # resource groups (spec §7)
+    resource_groups: resource_repos.SqlResourceGroups
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -107,6 +110,8 @@ class SqlUnitOfWork:
         # users: account memberships and identity settings
         self.account_users = user_repos.SqlAccountUsers(conn)
         self.identity_settings = user_repos.SqlIdentitySettings(conn)
+        # resource groups (spec §7)
+        self.resource_groups = resource_repos.SqlResourceGroups(conn)
 
     def __exit__(
         self,
