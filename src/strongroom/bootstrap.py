@@ -80,9 +80,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
         # Resource Manager (spec §7). A group is deleted only while every check here says it
         # holds nothing (service instances add theirs); every account gets a `Default` group.
         group_in_use: list[GroupInUse] = []
-        resource_groups = ResourceGroupService(
-            uow, clock, load_quotas(), group_in_use=group_in_use
-        )
+        resource_groups = ResourceGroupService(uow, clock, load_quotas(), group_in_use=group_in_use)
         identity = IdentityService(
             uow,
             clock,

@@ -68,7 +68,8 @@ def perform(http: httpx.Client, headers: dict[str, str], op: str, group_id: str)
         assert listed.status_code == 200
         return 200 if group_id in {g["id"] for g in listed.json()["resources"]} else 403
     if op == "rename":
-        return http.patch(url, json={"name": f"renamed-{secrets.token_hex(4)}"}, headers=headers).status_code
+        renamed = {"name": f"renamed-{secrets.token_hex(4)}"}
+        return http.patch(url, json=renamed, headers=headers).status_code
     if op == "suspend":
         return http.patch(url, json={"state": "SUSPENDED"}, headers=headers).status_code
     if op == "delete":

@@ -165,3 +165,30 @@ def test_nodes_starting_together_migrate_once(tmp_path: Path) -> None:
         finally:
             for db in nodes:
                 db.dispose()
+
+
+def test_0006_gives_every_existing_account_its_default_resource_group(database: Database) -> None:
+    """Spec §7: every account has a `Default` group; accounts made before 0006 get theirs."""
+    config = migrate.alembic_config()
+    with database.engine.connect() as conn, conn.begin():
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+    uow = SqlUnitOfWorkFactory(database)
+    older = [Account(f"{n:032x}", f"before 0006 {n}", "IBMid-X000000001", CREATED) for n in (1, 2)]
+    with database.engine.begin() as conn:
+        for account in older:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO accounts (id, name, owner_iam_id, state, created_at)"
+                    " VALUES (:id, :name, :owner, 'ACTIVE', :created)"
+                ),
+                {"id": account.id, "name": account.name, "owner": account.owner_iam_id,
+                 "created": CREATED.replace(tzinfo=None)},
+            )  # fmt: skip
+    migrate.upgrade(database)
+    with uow() as r:
+        for account in older:
+            (group,) = r.resource_groups.in_account(account.id)
+            assert (group.name, group.state, group.default) == ("Default", "ACTIVE", True)
+            assert group.created_at == CREATED and len(group.id) == 32
+            assert group.quota_id == "ab308779b42f1ac6af1901a3698c4ea2"

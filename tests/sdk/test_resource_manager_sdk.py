@@ -31,7 +31,8 @@ IBM_LIST_FIELDS = (
 
 
 def manager(server: LiveServer, apikey: str | None = None) -> ResourceManagerV2:
-    client = ResourceManagerV2(authenticator=IAMAuthenticator(apikey or server.apikey, url=server.url))
+    authenticator = IAMAuthenticator(apikey or server.apikey, url=server.url)
+    client = ResourceManagerV2(authenticator=authenticator)
     client.set_service_url(server.url)
     return client
 

@@ -153,7 +153,8 @@ def check(
     )
     if not keys & set(SCOPING_ATTRIBUTES) and not on_group:
         raise invalid(
-            "the resource must name `accountId` and one of " + ", ".join(SCOPING_ATTRIBUTES)
+            "the resource must name `accountId` and one of "
+            + ", ".join(SCOPING_ATTRIBUTES)
             + ", or be a resource group (`resourceType` `resource-group` and its `resource`)",
             resource_field,
         )

@@ -15,13 +15,13 @@ from strongroom.api.routers import (
     health,
     policies,
     profiles,
+    resource_groups,
     roles,
     serviceids,
     templates,
     tokens,
 )
 from strongroom.api.routers import groups as access_groups
-from strongroom.api.routers import resource_groups
 from strongroom.api.routers import users as user_management
 
 

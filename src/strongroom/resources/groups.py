@@ -160,7 +160,7 @@ class ResourceGroupService:
                 raise _name_taken(name, account)
         return group
 
-    def list(self, guard: Guard, query: GroupQuery) -> list[ResourceGroup]:
+    def list_groups(self, guard: Guard, query: GroupQuery) -> list[ResourceGroup]:
         account = query.account_id or guard.principal.account_id
         since = _month_start(query.date) if query.date is not None else None
         with self._uow() as uow:

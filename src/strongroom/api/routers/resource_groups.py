@@ -32,7 +32,7 @@ def list_resource_groups(
     include_deleted: bool = False,
 ) -> dict[str, Any]:
     query = GroupQuery(account_id, name, default, include_deleted, date)
-    groups = services.resource_groups.list(guard, query)
+    groups = services.resource_groups.list_groups(guard, query)
     return {"resources": [schema.group_out(g) for g in groups]}
 
 
