@@ -148,6 +148,8 @@ def test_unknown_ids_and_other_accounts_groups_answer_alike(
             call(ghost)
         assert foreign.value.code == missing.value.code == 404
         assert foreign.value.message.replace(their_default["id"], ghost) == missing.value.message
-    # A list of another account's groups shows none of them.
-    assert rm.list_resource_groups(account_id=other.account.id).get_result() == {"resources": []}
+    # A list naming another account is refused, as every list naming another account is.
+    with pytest.raises(ApiException) as elsewhere:
+        rm.list_resource_groups(account_id=other.account.id)
+    assert elsewhere.value.code == 403 and their_default["id"] not in elsewhere.value.message
     assert theirs.get_resource_group(id=their_default["id"]).get_result()["name"] == "Default"

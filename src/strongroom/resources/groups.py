@@ -5,7 +5,8 @@ Authorization (seed 004 table 1, catalogs/resource-controller.yaml): a group is 
 policy on the group itself grants on it (Viewer views, Editor also renames, Administrator also
 deletes). Creating a group touches no group yet: it needs `resource-controller.group.create` on
 the service in the account (Administrator on all account management services, or on
-resource-controller). Listing shows the groups the caller may view, and nothing else. Quota
+resource-controller). Listing shows the groups the caller may view; a caller who may view
+none of the account's groups (nor groups account-wide) is refused the list (403). Quota
 definitions are platform data: reading them needs `resource-controller.quota.read` on the
 service in the caller's account.
 
@@ -165,11 +166,22 @@ class ResourceGroupService:
         since = _month_start(query.date) if query.date is not None else None
         with self._uow() as uow:
             groups = uow.resource_groups.in_account(account)
-        return [
-            g
-            for g in groups
-            if _listed(g, query, since) and _may(guard, _resource(g.account_id, g.id))
-        ]
+        if not groups:  # an unknown account: the same answer as a refusal on a known one
+            guard.require(_resource(account))
+        visible: list[ResourceGroup] = []
+        refusal: Forbidden | None = None
+        for group in groups:
+            try:
+                guard.require(_resource(group.account_id, group.id))
+                visible.append(group)
+            except Forbidden as refused:
+                refusal = refusal or refused
+        if refusal is not None and not visible:
+            # Viewing none of them is being refused the list (another account's included). A
+            # policy on the service (not naming one group) permits on every group, so this
+            # asks nothing more.
+            raise refusal
+        return [g for g in visible if _listed(g, query, since)]
 
     def get(self, guard: Guard, group_id: str) -> ResourceGroup:
         with self._uow() as uow:
@@ -257,14 +269,6 @@ def _listed(group: ResourceGroup, query: GroupQuery, since: datetime | None) -> 
     if not group.deleted or query.include_deleted:
         return True
     return since is not None and group.deleted_at is not None and group.deleted_at >= since
-
-
-def _may(guard: Guard, resource: Resource) -> bool:
-    try:
-        guard.require(resource)
-    except Forbidden:
-        return False
-    return True
 
 
 def _name_taken(name: str, account: str) -> Conflict:
