@@ -25,11 +25,13 @@ from strongroom.identity.account_settings import AccountSettingsService
 from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileHook, ProfileService
 from strongroom.identity.requests import NewAccount
-from strongroom.identity.service import IdentityService
+from strongroom.identity.service import AccountHook, IdentityService
 from strongroom.identity.users import UserService
 from strongroom.policy import load_catalog
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
+from strongroom.resources.groups import GroupInUse, ResourceGroupService
+from strongroom.resources.quotas import load_quotas
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
 from strongroom.store.sql.uow import SqlUnitOfWorkFactory
@@ -77,12 +79,18 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
                     "start with the root key it was created with"
                 )
         catalog = load_catalog()
+        # Resource Manager (spec §7). A group is deleted only while every check here says it
+        # holds nothing (service instances add theirs); every account gets a `Default` group.
+        group_in_use: list[GroupInUse] = []
+        resource_groups = ResourceGroupService(uow, clock, load_quotas(), group_in_use=group_in_use)
+        # Run inside the unit of work that creates any account (first start, enterprises).
+        account_created: list[AccountHook] = [grant_owner, resource_groups.add_default_group]
         identity = IdentityService(
             uow,
             clock,
             root.pepper("apikey"),
             root.sealer("apikey"),
-            on_account_created=[grant_owner],
+            on_account_created=account_created,
         )
         token_settings = TokenSettings(
             issuer=f"{settings.resolved_public_url()}/identity",
@@ -151,16 +159,18 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             groups=GroupService(uow, clock, on_change=authorizer.invalidate),
             users=users,
             account_settings=account_settings,
-            # Enterprise Management: new accounts get their owner's policies like any account
-            # (the same hook as IdentityService) and are live on this node at once.
+            # Enterprise Management: new accounts get their owner's policies and a Default
+            # resource group like any account (the same hooks as IdentityService), and are live
+            # on this node at once.
             enterprises=EnterpriseService(
                 uow,
                 clock,
                 identity,
-                on_account_created=[grant_owner],
+                on_account_created=account_created,
                 on_change=authorizer.invalidate,
             ),
             account_groups=AccountGroupService(uow, clock),
+            resource_groups=resource_groups,
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

@@ -82,7 +82,7 @@ def test_migrations_form_one_line_of_history() -> None:
 
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
     chain = [s.revision for s in scripts.walk_revisions()]  # head first
-    # Branch `ent` chains 0008 straight after 0005; 0006 and 0007 come in at the merge.
+    # 0007 (resource instances) comes in at its merge: 0008 follows 0006 until then.
     assert chain == ["0008", *(f"{n:04d}" for n in range(len(chain) - 1, 0, -1))]
     assert migrate.head_revision() == chain[0] == "0008"
 
@@ -166,3 +166,30 @@ def test_nodes_starting_together_migrate_once(tmp_path: Path) -> None:
         finally:
             for db in nodes:
                 db.dispose()
+
+
+def test_0006_gives_every_existing_account_its_default_resource_group(database: Database) -> None:
+    """Spec §7: every account has a `Default` group; accounts made before 0006 get theirs."""
+    config = migrate.alembic_config()
+    with database.engine.connect() as conn, conn.begin():
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+    uow = SqlUnitOfWorkFactory(database)
+    older = [Account(f"{n:032x}", f"before 0006 {n}", "IBMid-X000000001", CREATED) for n in (1, 2)]
+    with database.engine.begin() as conn:
+        for account in older:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO accounts (id, name, owner_iam_id, state, created_at)"
+                    " VALUES (:id, :name, :owner, 'ACTIVE', :created)"
+                ),
+                {"id": account.id, "name": account.name, "owner": account.owner_iam_id,
+                 "created": CREATED.replace(tzinfo=None)},
+            )  # fmt: skip
+    migrate.upgrade(database)
+    with uow() as r:
+        for account in older:
+            (group,) = r.resource_groups.in_account(account.id)
+            assert (group.name, group.state, group.default) == ("Default", "ACTIVE", True)
+            assert group.created_at == CREATED and len(group.id) == 32
+            assert group.quota_id == "ab308779b42f1ac6af1901a3698c4ea2"

@@ -29,6 +29,9 @@ DOCUMENT_KEYS = {
 
 # An access policy's resource must name one of these besides `accountId` (spec §6.1).
 SCOPING_ATTRIBUTES = ("serviceType", "serviceName", "resourceGroupId", "service_group_id")
+# ... or be a policy on a resource group itself (seed 004 table 1, "Resource group access"):
+# `resourceType: resource-group` and `resource: <group id>`, with no service, as IBM writes it.
+RESOURCE_GROUP_TYPE = "resource-group"
 
 # The resource attributes that describe a policy's target for seed 003 table 4 (who may grant
 # on it). Only `stringEquals` values count: a wildcard or any-of target is treated as broader.
@@ -145,9 +148,14 @@ def check(
         raise invalid(str(exc), field_in(version, exc.field)) from exc
     resource_field = field_in(version, "resource.attributes")
     keys = {c.key for c in policy.resource}
-    if not keys & set(SCOPING_ATTRIBUTES):
+    on_group = equals(policy.resource, "resourceType") == RESOURCE_GROUP_TYPE and bool(
+        equals(policy.resource, "resource")
+    )
+    if not keys & set(SCOPING_ATTRIBUTES) and not on_group:
         raise invalid(
-            "the resource must name `accountId` and one of " + ", ".join(SCOPING_ATTRIBUTES),
+            "the resource must name `accountId` and one of "
+            + ", ".join(SCOPING_ATTRIBUTES)
+            + ", or be a resource group (`resourceType` `resource-group` and its `resource`)",
             resource_field,
         )
     if policy.type == "authorization":

@@ -15,6 +15,7 @@ from strongroom.api.routers import (
     health,
     policies,
     profiles,
+    resource_groups,
     roles,
     serviceids,
     templates,
@@ -40,5 +41,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router)
     # Enterprise Management (spec §9)
     app.include_router(enterprise_management.router)
+    # Resource Manager (spec §7)
+    app.include_router(resource_groups.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

@@ -17,6 +17,7 @@ from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
+from strongroom.resources.groups import ResourceGroupService
 from strongroom.tokens.profile_grants import ProfileGrants
 from strongroom.tokens.service import TokenService
 
@@ -42,3 +43,5 @@ class Container:
     # Enterprise Management (spec §9): /v1/enterprises, /v1/accounts, /v1/account-groups
     enterprises: EnterpriseService
     account_groups: AccountGroupService
+    # Resource Manager (spec §7)
+    resource_groups: ResourceGroupService  # /v2/resource_groups, /v2/quota_definitions

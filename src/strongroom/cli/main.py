@@ -1,10 +1,10 @@
-"""The `strongroom` command, named after `ibmcloud`: `serve`, `login`, `iam …`."""
+"""The `strongroom` command, named after `ibmcloud`: `serve`, `login`, `iam …`, `resource …`."""
 
 from __future__ import annotations
 
 import typer
 
-from strongroom.cli import iam
+from strongroom.cli import iam, resource
 from strongroom.cli.serve import serve
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app.command()(serve)
 app.command()(iam.login)
 app.command()(iam.logout)
 app.add_typer(iam.app, name="iam")
+app.add_typer(resource.app, name="resource")
 
 
 @app.callback()

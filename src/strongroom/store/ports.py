@@ -31,6 +31,7 @@ from strongroom.resources.enterprise_models import (
     EnterpriseAccount,
     NodeQuery,
 )
+from strongroom.resources.models import ResourceGroup
 
 T = TypeVar("T")
 
@@ -381,6 +382,25 @@ class EnterpriseAccountRepo(Protocol):
 
 
 # -- end enterprises ----------------------------------------------------------------------------
+# -- resource groups (spec §7) ---------------------------------------------------------------
+
+
+class ResourceGroupRepo(Protocol):
+    """An account's resource groups, deleted ones included (state `DELETED`). A live group's
+    name is unique in its account, case-insensitively; a deleted group frees its name."""
+
+    def add(self, group: ResourceGroup) -> bool:
+        """False (nothing written) when a live group of that name exists in the account."""
+        ...
+
+    def get(self, group_id: str) -> ResourceGroup | None: ...
+    def in_account(self, account_id: str) -> Sequence[ResourceGroup]: ...
+    def update(self, group: ResourceGroup) -> bool:
+        """False when the group is gone or deleted, or when its new name is taken."""
+        ...
+
+
+# -- end resource groups ------------------------------------------------------------------------
 
 
 class UnitOfWork(Protocol):
@@ -441,6 +461,9 @@ class UnitOfWork(Protocol):
     def account_groups(self) -> AccountGroupRepo: ...
     @property
     def enterprise_accounts(self) -> EnterpriseAccountRepo: ...
+    # resource groups (spec §7)
+    @property
+    def resource_groups(self) -> ResourceGroupRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

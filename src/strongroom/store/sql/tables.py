@@ -456,3 +456,28 @@ enterprise_accounts = sa.Table(
     sa.Column("state", sa.String(32), nullable=False),
     *_changed(),
 )
+
+
+# -- resource groups (migration 0006; spec §7) ----------------------------------------------------
+
+# Deleted groups stay (state DELETED, listed with `include_deleted`). `live_name` is the folded
+# name while the group lives and NULL once deleted: the unique constraint then holds for live
+# groups only, on both dialects (NULLs never collide), and a deleted group frees its name.
+resource_groups = sa.Table(
+    "resource_groups",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("live_name", sa.String(255), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("is_default", sa.Boolean(), nullable=False),
+    # An id from strongroom/resources/quota_definitions.yaml (platform data, not a table).
+    sa.Column("quota_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("deleted_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("account_id", "live_name", name="uq_resource_groups_account_id_live_name"),
+)

@@ -20,6 +20,7 @@ from strongroom.store.sql import (
     group_repos,
     profile_repos,
     repos,
+    resource_repos,
     server_repos,
     user_repos,
 )
@@ -55,6 +56,8 @@ class SqlUnitOfWork:
     enterprises: enterprise_repos.SqlEnterprises
     account_groups: enterprise_repos.SqlAccountGroups
     enterprise_accounts: enterprise_repos.SqlEnterpriseAccounts
+    # resource groups (spec §7)
+    resource_groups: resource_repos.SqlResourceGroups
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -116,6 +119,8 @@ class SqlUnitOfWork:
         self.enterprises = enterprise_repos.SqlEnterprises(conn)
         self.account_groups = enterprise_repos.SqlAccountGroups(conn)
         self.enterprise_accounts = enterprise_repos.SqlEnterpriseAccounts(conn)
+        # resource groups (spec §7)
+        self.resource_groups = resource_repos.SqlResourceGroups(conn)
 
     def __exit__(
         self,

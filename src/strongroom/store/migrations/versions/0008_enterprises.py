@@ -2,7 +2,7 @@
 its enterprise.
 
 Revision ID: 0008
-Revises: 0005 (re-chained after 0006 and 0007 when the branches merge)
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from strongroom.store.sql.tables import UTCDateTime
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
