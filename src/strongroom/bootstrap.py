@@ -28,6 +28,11 @@ from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
 from strongroom.policy import load_catalog
+from strongroom.resources.instances import InstanceService
+from strongroom.resources.keys import KeyService
+from strongroom.resources.plans import load_plans
+from strongroom.resources.reclamations import ReclamationService
+from strongroom.resources.temporary_groups import find_resource_group_by_id_only
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
 from strongroom.store.sql.uow import SqlUnitOfWorkFactory
@@ -131,6 +136,18 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             ),
             on_user_removed=[leave_all_groups],
         )
+        # Resource Controller (spec §8). A key's policy changes access: the authorizer drops
+        # the account's cached set once the key's unit of work commits.
+        keys = KeyService(uow, clock, catalog, identity, policies, on_change=authorizer.invalidate)
+        instances = InstanceService(
+            uow,
+            clock,
+            load_plans(),
+            # LEAD: replace with the Resource Manager's lookup (branch `rmgr`) at merge time.
+            find_resource_group=find_resource_group_by_id_only,
+            remove_keys=keys.remove_all_in,
+            on_change=authorizer.invalidate,
+        )
         container = Container(
             settings=settings,
             identity=identity,
@@ -149,6 +166,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             groups=GroupService(uow, clock, on_change=authorizer.invalidate),
             users=users,
             account_settings=account_settings,
+            instances=instances,
+            keys=keys,
+            reclamations=ReclamationService(uow, clock),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

@@ -15,6 +15,8 @@ from strongroom.api.routers import (
     health,
     policies,
     profiles,
+    resource_instances,
+    resource_keys,
     roles,
     serviceids,
     templates,
@@ -36,6 +38,9 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     routers = (health, tokens, apikeys, serviceids, profiles, templates, authz, policies, roles)
     for module in (*routers, access_groups, user_management, identity_settings):
+        app.include_router(module.router)
+    # Resource Controller (spec §8)
+    for module in (resource_instances, resource_keys):
         app.include_router(module.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

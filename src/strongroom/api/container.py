@@ -15,6 +15,9 @@ from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
+from strongroom.resources.instances import InstanceService
+from strongroom.resources.keys import KeyService
+from strongroom.resources.reclamations import ReclamationService
 from strongroom.tokens.profile_grants import ProfileGrants
 from strongroom.tokens.service import TokenService
 
@@ -37,3 +40,7 @@ class Container:
     # Users and User Management, identity account settings
     users: UserService  # User Management: /v2/accounts/{id}/users, /v2/users/accept
     account_settings: AccountSettingsService  # /v1/accounts/{id}/settings/identity
+    # Resource Controller (spec §8)
+    instances: InstanceService  # /v2/resource_instances
+    keys: KeyService  # /v2/resource_keys
+    reclamations: ReclamationService  # /v1/reclamations

@@ -19,6 +19,7 @@ from strongroom.store.sql import (
     group_repos,
     profile_repos,
     repos,
+    resource_repos,
     server_repos,
     user_repos,
 )
@@ -50,6 +51,10 @@ class SqlUnitOfWork:
     # users: account memberships and identity settings
     account_users: user_repos.SqlAccountUsers
     identity_settings: user_repos.SqlIdentitySettings
+    # Resource Controller (spec §8)
+    resource_instances: resource_repos.SqlInstances
+    resource_keys: resource_repos.SqlResourceKeys
+    reclamations: resource_repos.SqlReclamations
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -107,6 +112,10 @@ class SqlUnitOfWork:
         # users: account memberships and identity settings
         self.account_users = user_repos.SqlAccountUsers(conn)
         self.identity_settings = user_repos.SqlIdentitySettings(conn)
+        # Resource Controller (spec §8)
+        self.resource_instances = resource_repos.SqlInstances(conn)
+        self.resource_keys = resource_repos.SqlResourceKeys(conn)
+        self.reclamations = resource_repos.SqlReclamations(conn)
 
     def __exit__(
         self,
