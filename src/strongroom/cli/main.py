@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from strongroom.cli import iam
+from strongroom.cli import iam, resource_instances
 from strongroom.cli.serve import serve
 
 app = typer.Typer(
@@ -14,6 +14,12 @@ app.command()(serve)
 app.command()(iam.login)
 app.command()(iam.logout)
 app.add_typer(iam.app, name="iam")
+
+# LEAD: at merge, drop this sub-app and call `resource_instances.register(resource.app)` on the
+# resource-group sub-app of cli/resource.py (branch `rmgr`), which is mounted as `resource`.
+resource_app = typer.Typer(no_args_is_help=True, help="Manage resource instances.")
+resource_instances.register(resource_app)
+app.add_typer(resource_app, name="resource")
 
 
 @app.callback()
