@@ -30,8 +30,13 @@ from strongroom.identity.users import UserService
 from strongroom.policy import load_catalog
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
-from strongroom.resources.groups import GroupInUse, ResourceGroupService
+from strongroom.resources.groups import GroupInUse, ResourceGroupService, find_resource_group
+from strongroom.resources.instances import InstanceService
+from strongroom.resources.instances import group_in_use as instances_in_group
+from strongroom.resources.keys import KeyService
+from strongroom.resources.plans import load_plans
 from strongroom.resources.quotas import load_quotas
+from strongroom.resources.reclamations import ReclamationService
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
 from strongroom.store.sql.uow import SqlUnitOfWorkFactory
@@ -81,7 +86,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
         catalog = load_catalog()
         # Resource Manager (spec §7). A group is deleted only while every check here says it
         # holds nothing (service instances add theirs); every account gets a `Default` group.
-        group_in_use: list[GroupInUse] = []
+        # A group holding instances is not deleted (spec §7).
+        group_in_use: list[GroupInUse] = [instances_in_group]
         resource_groups = ResourceGroupService(uow, clock, load_quotas(), group_in_use=group_in_use)
         # Run inside the unit of work that creates any account (first start, enterprises).
         account_created: list[AccountHook] = [grant_owner, resource_groups.add_default_group]
@@ -141,6 +147,17 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             ),
             on_user_removed=[leave_all_groups],
         )
+        # Resource Controller (spec §8). A key's policy changes access: the authorizer drops
+        # the account's cached set once the key's unit of work commits.
+        keys = KeyService(uow, clock, catalog, identity, policies, on_change=authorizer.invalidate)
+        instances = InstanceService(
+            uow,
+            clock,
+            load_plans(),
+            find_resource_group=find_resource_group,
+            remove_keys=keys.remove_all_in,
+            on_change=authorizer.invalidate,
+        )
         container = Container(
             settings=settings,
             identity=identity,
@@ -171,6 +188,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             ),
             account_groups=AccountGroupService(uow, clock),
             resource_groups=resource_groups,
+            instances=instances,
+            keys=keys,
+            reclamations=ReclamationService(uow, clock),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

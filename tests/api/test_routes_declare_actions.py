@@ -20,6 +20,7 @@ from strongroom.authz import Resource, Verdict
 from strongroom.config import Settings
 from strongroom.testing import InProcessClient
 from strongroom.tokens.claims import Principal
+from tests.api.conftest import new_resource_group
 
 KEY = "k" * 40
 
@@ -79,7 +80,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     profile = client.post(
         "/v1/profiles", json={"account_id": account, "name": "p"}, headers=headers
     ).json()
+    resources = _resource_world(client, headers)
     yield {
+        **resources,
         "runtime": runtime,
         "headers": headers,
         "account": account,
@@ -201,8 +204,60 @@ def _profile_path(path: str, world: dict[str, Any]) -> str:
     return path
 
 
+# -- Resource Controller (spec §8) ----------------------------------------------------------------
+KMS_PLAN = "eedd3585-90c6-4c8f-be3d-062069e99fc3"
+# Lists that show only what the caller may see: under deny-all they answer 200 with nothing in
+# them (nothing disclosed), after asking about each candidate with the declared action.
+FILTERED_LISTS = {
+    ("GET", "/v2/resource_instances"),
+    ("GET", "/v2/resource_keys"),
+    ("GET", "/v1/reclamations"),
+}
+
+
+def _resource_world(client: InProcessClient, headers: dict[str, str]) -> dict[str, Any]:
+    """An instance with a key, and a deleted one awaiting reclamation."""
+
+    group = new_resource_group(client, headers)
+
+    def instance(name: str) -> dict[str, Any]:
+        body = {"name": name, "target": "us-south", "resource_group": group,
+                "resource_plan_id": KMS_PLAN}  # fmt: skip
+        made = client.post("/v2/resource_instances", json=body, headers=headers)
+        assert made.status_code == 201, made.text
+        return dict(made.json())
+
+    kept, deleted = instance("kept"), instance("deleted")
+    rkey = client.post(
+        "/v2/resource_keys", json={"name": "k", "source": kept["guid"]}, headers=headers
+    )
+    assert rkey.status_code == 201, rkey.text
+    client.request("DELETE", f"/v2/resource_instances/{deleted['guid']}", headers=headers)
+    reclamation = client.get("/v1/reclamations", headers=headers).json()["resources"][0]
+    return {"instance": kept, "rkey": rkey.json(), "reclamation": reclamation, "group": group}
+
+
+def _resource_call(op: Operation, world: dict[str, Any]) -> tuple[str, Any] | None:
+    if op.path.startswith("/v2/resource_instances"):
+        body = {"name": "n", "target": "us-south", "resource_group": world["group"],
+                "resource_plan_id": KMS_PLAN}  # fmt: skip
+        return op.path.replace("{id}", world["instance"]["guid"]), body
+    if op.path.startswith("/v2/resource_keys"):
+        body = {"name": "n", "source": world["instance"]["guid"]}
+        return op.path.replace("{id}", world["rkey"]["guid"]), body
+    if op.path.startswith("/v1/reclamations"):
+        path = op.path.replace("{id}", world["reclamation"]["id"])
+        return path.replace("{action_name}", "restore"), None
+    return None
+
+
 def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
     """A plausible request for each guarded route, aimed at objects in the caller's own account."""
+    headers = dict(world["headers"], **{"If-Match": "*", "IAM-ApiKey": world["key"]["apikey"]})
+    resource_call = _resource_call(op, world)
+    if resource_call is not None:
+        path, body = resource_call
+        return {"method": op.method, "url": path, "json": body, "headers": headers}
     path = op.path.replace(
         "{id}", world["sid"]["id"] if "serviceids" in op.path else world["key"]["id"]
     )
@@ -247,8 +302,17 @@ def test_every_guarded_route_is_authorized_by_its_declared_action(world: dict[st
         recorder.asked.clear()
         call = sample_call(op, world)
         response = client.request(**call)
+        if (op.method, op.path) in FILTERED_LISTS:
+            assert response.status_code == 200 and response.json()["resources"] == []
+            assert recorder.asked and set(recorder.asked) == {op.extra[ACTION_KEY]}
+            continue
         assert response.status_code in (403, 404), f"{op.method} {op.path}: {response.status_code}"
-        assert recorder.asked == [op.extra[ACTION_KEY]], f"{op.method} {op.path}: {recorder.asked}"
+        # Asked at least once, and only ever for its declared action (a list that shows only
+        # what the caller may view asks once per candidate before it refuses).
+        assert recorder.asked, f"{op.method} {op.path}: never asked"
+        assert set(recorder.asked) == {op.extra[ACTION_KEY]}, (
+            f"{op.method} {op.path}: {recorder.asked}"
+        )
     # The objects survived every refused call.
     ok = InProcessClient(runtime.app).get(
         f"/v1/serviceids/{world['sid']['id']}", headers=world["headers"]

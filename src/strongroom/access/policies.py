@@ -94,19 +94,50 @@ class PolicyService:
         calls it directly). `guard` must carry the policy-create action; the caller commits and
         then calls its own `on_change`."""
         # A policy lives in the caller's account; its resource must name that account (§6.1).
-        account = guard.principal.account_id
+        return self._add_in(
+            uow, guard.principal.account_id, guard.principal.iam_id, body, version, guard
+        )
+
+    def grant_in(self, uow: UnitOfWork, account_id: str, by: str, body: object) -> StoredPolicy:
+        """A v2 policy the platform grants on its own authority, in the caller's unit of work:
+        a resource key's policy for its service ID (spec §8), made by whoever may create the
+        key, as IBM's resource controller does. Validated like any other; the caller commits
+        and then calls its own `on_change`."""
+        return self._add_in(uow, account_id, by, body, "v2", None)
+
+    def revoke_in(self, uow: UnitOfWork, policy_id: str, by: str) -> None:
+        """Delete a policy the platform granted (`grant_in`), in the caller's unit of work."""
+        current = uow.policies.get(policy_id)
+        if current is None or current.state != "active":
+            return
+        uow.revisions.bump(current.account_id)
+        updated = replace(
+            current,
+            state="deleted",
+            last_modified_at=self._clock.now(),
+            last_modified_by_id=by,
+            entity_tag=_next_tag(current),
+        )
+        self._store(uow, updated, current)
+
+    def _add_in(
+        self,
+        uow: UnitOfWork,
+        account: str,
+        by: str,
+        body: object,
+        version: str,
+        admin: Guard | None,
+    ) -> StoredPolicy:
         doc = checks.document_of(body, version)
         policy_id = ids.new_uuid()
         policy = checks.parse(doc, version, policy_id=policy_id, account_id=account)
-        self._require_administrator(guard, policy)
+        if admin is not None:
+            self._require_administrator(admin, policy)
         record = new_record(
-            doc,
-            version=version,
-            account_id=account,
-            by=guard.principal.iam_id,
-            now=self._clock.now(),
+            doc, version=version, account_id=account, by=by, now=self._clock.now(),
             policy_id=policy_id,
-        )
+        )  # fmt: skip
         self._validate_in(uow, policy, version)
         uow.policies.add(record)
         return record

@@ -16,6 +16,8 @@ from strongroom.api.routers import (
     policies,
     profiles,
     resource_groups,
+    resource_instances,
+    resource_keys,
     roles,
     serviceids,
     templates,
@@ -43,5 +45,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(enterprise_management.router)
     # Resource Manager (spec §7)
     app.include_router(resource_groups.router)
+    # Resource Controller (spec §8)
+    for module in (resource_instances, resource_keys):
+        app.include_router(module.router)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

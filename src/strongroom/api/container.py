@@ -18,6 +18,9 @@ from strongroom.identity.users import UserService
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
 from strongroom.resources.groups import ResourceGroupService
+from strongroom.resources.instances import InstanceService
+from strongroom.resources.keys import KeyService
+from strongroom.resources.reclamations import ReclamationService
 from strongroom.tokens.profile_grants import ProfileGrants
 from strongroom.tokens.service import TokenService
 
@@ -45,3 +48,7 @@ class Container:
     account_groups: AccountGroupService
     # Resource Manager (spec §7)
     resource_groups: ResourceGroupService  # /v2/resource_groups, /v2/quota_definitions
+    # Resource Controller (spec §8)
+    instances: InstanceService  # /v2/resource_instances
+    keys: KeyService  # /v2/resource_keys
+    reclamations: ReclamationService  # /v1/reclamations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from strongroom.cli import iam, resource
+from strongroom.cli import iam, resource, resource_instances
 from strongroom.cli.serve import serve
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app.command()(serve)
 app.command()(iam.login)
 app.command()(iam.logout)
 app.add_typer(iam.app, name="iam")
+resource_instances.register(resource.app)  # `resource service-instance…` beside the groups
 app.add_typer(resource.app, name="resource")
 
 

@@ -217,15 +217,40 @@ class IdentityService:
         self._require_create(
             guard, Resource(account_id, SERVICE, "serviceid"), "restrict_create_service_id"
         )
+        with self._uow(write=True) as uow:
+            return self.add_service_id_in(
+                uow,
+                account_id=account_id,
+                name=name,
+                by=guard.principal.iam_id,
+                by_account=guard.principal.account_id,
+                description=description,
+                unique_instance_crns=unique_instance_crns,
+                locked=locked,
+                apikey=apikey,
+            )
+
+    def add_service_id_in(
+        self,
+        uow: UnitOfWork,
+        *,
+        account_id: str,
+        name: str,
+        by: str,
+        by_account: str,
+        description: str = "",
+        unique_instance_crns: tuple[str, ...] = (),
+        locked: bool = False,
+        apikey: NewApiKey | None = None,
+    ) -> tuple[ServiceId, CreatedApiKey | None]:
+        """A service ID (and its first API key) in the caller's unit of work, with no check of
+        who asks: `create_service_id` is this after its guard; a resource key (spec §8) makes
+        its service ID on the platform's authority, as IBM's resource controller does."""
         check_name(name, "service ID")
         check_description(description)
         check_crns(unique_instance_crns)
         now = self._clock.now()
-        by = guard.principal.iam_id
         sid_id = ids.new_service_id()
-        record = self._record(
-            by, guard.principal.account_id, "create", "Created service ID", ["name"]
-        )
         service_id = ServiceId(
             id=sid_id,
             iam_id=ids.service_id_iam_id(sid_id),
@@ -234,24 +259,23 @@ class IdentityService:
             description=description,
             unique_instance_crns=unique_instance_crns,
             locked=locked,
-            meta=first_version(now, by, record),
+            meta=first_version(
+                now, by, self._record(by, by_account, "create", "Created service ID", ["name"])
+            ),
         )
-        with self._uow(write=True) as uow:
-            self._require_account(uow, account_id)
-            uow.service_ids.add(service_id)
-            created = None
-            if apikey is not None:
-                created = self._new_key(
-                    uow,
-                    account_id=account_id,
-                    iam_id=service_id.iam_id,
-                    kind=OwnerKind.SERVICE_ID,
-                    spec=apikey,
-                    created_by=by,
-                    record=self._record(
-                        by, guard.principal.account_id, "create", "Created API key", ["name"]
-                    ),
-                )
+        self._require_account(uow, account_id)
+        uow.service_ids.add(service_id)
+        created = None
+        if apikey is not None:
+            created = self._new_key(
+                uow,
+                account_id=account_id,
+                iam_id=service_id.iam_id,
+                kind=OwnerKind.SERVICE_ID,
+                spec=apikey,
+                created_by=by,
+                record=self._record(by, by_account, "create", "Created API key", ["name"]),
+            )
         return service_id, created
 
     def list_service_ids(self, guard: Guard, query: ListQuery) -> Page[ServiceId]:
@@ -307,19 +331,26 @@ class IdentityService:
         """Deletes the service ID and, first, its API keys (spec §4.2)."""
         with self._uow(write=True) as uow:
             current = self._load_service_id(uow, guard, service_id)
-            if current.locked:
-                raise Locked("service ID", service_id)
-            page = uow.api_keys.list(
-                ListQuery(account_id=current.account_id, iam_id=current.iam_id, limit=10_000)
+            self.remove_service_id_in(uow, current)
+
+    @staticmethod
+    def remove_service_id_in(uow: UnitOfWork, current: ServiceId) -> None:
+        """Delete a service ID and its API keys in the caller's unit of work, refusing while it
+        or one of its keys is locked (`delete_service_id` after its guard; a resource key's
+        delete, spec §8)."""
+        if current.locked:
+            raise Locked("service ID", current.id)
+        page = uow.api_keys.list(
+            ListQuery(account_id=current.account_id, iam_id=current.iam_id, limit=10_000)
+        )
+        locked = [k.id for k in page.items if k.locked]
+        if locked:
+            raise Conflict(
+                f"service ID `{current.id}` has locked API keys ({', '.join(locked)});"
+                " unlock them first"
             )
-            locked = [k.id for k in page.items if k.locked]
-            if locked:
-                raise Conflict(
-                    f"service ID `{service_id}` has locked API keys ({', '.join(locked)});"
-                    " unlock them first"
-                )
-            uow.api_keys.delete_owned_by(current.iam_id)
-            uow.service_ids.delete(service_id)
+        uow.api_keys.delete_owned_by(current.iam_id)
+        uow.service_ids.delete(current.id)
 
     def set_service_id_lock(self, guard: Guard, service_id: str, locked: bool) -> None:
         with self._uow(write=True) as uow:

@@ -50,6 +50,15 @@ MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 GroupInUse = Callable[[UnitOfWork, str], bool]
 
 
+def find_resource_group(uow: UnitOfWork, account_id: str, group_id: str) -> str | None:
+    """The CRN of the account's ACTIVE group `group_id`, else None: where the Resource
+    Controller may create an instance (a deleted, suspended or foreign group answers None)."""
+    group = uow.resource_groups.get(group_id)
+    if group is None or group.account_id != account_id or group.state != ACTIVE:
+        return None
+    return group.crn
+
+
 @dataclass(frozen=True, slots=True)
 class GroupQuery:
     """`GET /v2/resource_groups` parameters (spec §7)."""

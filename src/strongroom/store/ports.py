@@ -31,6 +31,7 @@ from strongroom.resources.enterprise_models import (
     EnterpriseAccount,
     NodeQuery,
 )
+from strongroom.resources.instance_models import Instance, Reclamation, ResourceKey
 from strongroom.resources.models import ResourceGroup
 
 T = TypeVar("T")
@@ -401,6 +402,72 @@ class ResourceGroupRepo(Protocol):
 
 
 # -- end resource groups ------------------------------------------------------------------------
+# -- Resource Controller: instances, keys, reclamations (spec §8) -------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceQuery:
+    """The list filters of `GET /v2/resource_instances` (spec §8); None leaves one out."""
+
+    account_id: str
+    guid: str | None = None
+    name: str | None = None
+    resource_group_id: str | None = None
+    resource_id: str | None = None
+    resource_plan_id: str | None = None
+    states: tuple[str, ...] | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyQuery:
+    account_id: str
+    source_guid: str | None = None
+    guid: str | None = None
+    name: str | None = None
+    resource_group_id: str | None = None
+    resource_id: str | None = None
+    states: tuple[str, ...] | None = ("active",)
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+
+
+class InstanceRepo(Protocol):
+    """Lists come whole, oldest first: the use case keeps the instances the caller may see
+    (a policy may name one service, group or instance) and only then cuts the page."""
+
+    def add(self, instance: Instance) -> None: ...
+    def get(self, guid: str) -> Instance | None: ...
+    def list(self, query: InstanceQuery) -> Sequence[Instance]: ...
+    def update(self, instance: Instance, expected_updated_at: datetime) -> bool: ...
+    def any_in_group(self, group_id: str) -> bool:
+        """Does any instance that is not `removed` live in this resource group?"""
+        ...
+
+
+class ResourceKeyRepo(Protocol):
+    def add(self, key: ResourceKey) -> None: ...
+    def get(self, guid: str) -> ResourceKey | None: ...
+    def list(self, query: KeyQuery) -> Sequence[ResourceKey]: ...
+    def update(self, key: ResourceKey) -> bool: ...
+
+
+class ReclamationRepo(Protocol):
+    def add(self, reclamation: Reclamation) -> None: ...
+    def get(self, reclamation_id: str) -> Reclamation | None: ...
+    def list(
+        self,
+        account_id: str,
+        *,
+        instance_guid: str | None = None,
+        resource_group_id: str | None = None,
+        states: tuple[str, ...] = ("SCHEDULED",),
+    ) -> Sequence[Reclamation]: ...
+    def update(self, reclamation: Reclamation) -> bool: ...
+
+
+# -- end Resource Controller ----------------------------------------------------------------------
 
 
 class UnitOfWork(Protocol):
@@ -464,6 +531,13 @@ class UnitOfWork(Protocol):
     # resource groups (spec §7)
     @property
     def resource_groups(self) -> ResourceGroupRepo: ...
+    # Resource Controller (spec §8)
+    @property
+    def resource_instances(self) -> InstanceRepo: ...
+    @property
+    def resource_keys(self) -> ResourceKeyRepo: ...
+    @property
+    def reclamations(self) -> ReclamationRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

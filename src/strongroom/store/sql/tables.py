@@ -481,3 +481,99 @@ resource_groups = sa.Table(
     sa.Column("deleted_at", UTCDateTime(), nullable=True),
     sa.UniqueConstraint("account_id", "live_name", name="uq_resource_groups_account_id_live_name"),
 )
+
+
+# -- Resource Controller: service instances, resource keys, reclamations (spec §8; migration 0007)
+
+# `resource_group_id` is not a foreign key: resource groups live in the Resource Manager's table,
+# and a removed instance keeps naming the group it was in.
+resource_instances = sa.Table(
+    "resource_instances",
+    metadata,
+    sa.Column("guid", sa.String(64), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("resource_id", sa.String(64), nullable=False),
+    sa.Column("resource_plan_id", sa.String(64), nullable=False),
+    sa.Column("region_id", sa.String(64), nullable=False),
+    sa.Column("resource_group_id", sa.String(64), nullable=False, index=True),
+    sa.Column("resource_group_crn", sa.Text(), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("locked", sa.Boolean(), nullable=False),
+    sa.Column("allow_cleanup", sa.Boolean(), nullable=False),
+    sa.Column("parameters", sa.JSON(), nullable=False),
+    sa.Column("tags", sa.JSON(), nullable=False),
+    sa.Column("last_operation", sa.JSON(), nullable=False),
+    sa.Column("plan_history", sa.JSON(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+    sa.Column("deleted_at", UTCDateTime(), nullable=True),
+    sa.Column("deleted_by", sa.String(128), nullable=True),
+    sa.Column("restored_at", UTCDateTime(), nullable=True),
+    sa.Column("restored_by", sa.String(128), nullable=True),
+)
+
+resource_keys = sa.Table(
+    "resource_keys",
+    metadata,
+    sa.Column("guid", sa.String(64), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column(
+        "source_guid",
+        sa.String(64),
+        sa.ForeignKey("resource_instances.guid"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("source_crn", sa.Text(), nullable=False),
+    sa.Column("resource_id", sa.String(64), nullable=False),
+    sa.Column("resource_group_id", sa.String(64), nullable=False),
+    sa.Column("role_crn", sa.Text(), nullable=False),
+    # What the key made in IAM (removed with it): a service ID, its API key, a policy.
+    sa.Column("service_id", sa.String(64), nullable=False),
+    sa.Column("service_id_crn", sa.Text(), nullable=False),
+    sa.Column("apikey_id", sa.String(64), nullable=False),
+    sa.Column("apikey_name", sa.String(255), nullable=False),
+    sa.Column("policy_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+    sa.Column("deleted_at", UTCDateTime(), nullable=True),
+    sa.Column("deleted_by", sa.String(128), nullable=True),
+)
+
+reclamations = sa.Table(
+    "reclamations",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column(
+        "instance_guid",
+        sa.String(64),
+        sa.ForeignKey("resource_instances.guid"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("instance_crn", sa.Text(), nullable=False),
+    sa.Column("resource_group_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("target_time", UTCDateTime(), nullable=False),
+    sa.Column("comment", sa.Text(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+)
+
+# -- end Resource Controller ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from strongroom.store.sql import (
     access_repos,
     enterprise_repos,
     group_repos,
+    instance_repos,
     profile_repos,
     repos,
     resource_repos,
@@ -58,6 +59,10 @@ class SqlUnitOfWork:
     enterprise_accounts: enterprise_repos.SqlEnterpriseAccounts
     # resource groups (spec §7)
     resource_groups: resource_repos.SqlResourceGroups
+    # Resource Controller (spec §8)
+    resource_instances: instance_repos.SqlInstances
+    resource_keys: instance_repos.SqlResourceKeys
+    reclamations: instance_repos.SqlReclamations
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -121,6 +126,10 @@ class SqlUnitOfWork:
         self.enterprise_accounts = enterprise_repos.SqlEnterpriseAccounts(conn)
         # resource groups (spec §7)
         self.resource_groups = resource_repos.SqlResourceGroups(conn)
+        # Resource Controller (spec §8)
+        self.resource_instances = instance_repos.SqlInstances(conn)
+        self.resource_keys = instance_repos.SqlResourceKeys(conn)
+        self.reclamations = instance_repos.SqlReclamations(conn)
 
     def __exit__(
         self,

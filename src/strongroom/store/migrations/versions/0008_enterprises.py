@@ -2,7 +2,7 @@
 its enterprise.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from strongroom.store.sql.tables import UTCDateTime
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
