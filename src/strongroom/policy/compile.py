@@ -49,7 +49,10 @@ class CustomRole:
     actions: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
+# CompiledPolicy and Group are not frozen: there is one per policy (a million at 1M), and a
+# frozen dataclass sets each field through object.__setattr__, three times the cost. Nothing
+# changes them after compile_policies returns.
+@dataclass(slots=True)
 class CompiledPolicy:
     policy: Policy
     resource_tests: tuple[Test, ...]
@@ -81,7 +84,7 @@ class CompiledPolicy:
         return self.rule is None or self.rule(request)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Group:
     """Policies of one subject, on one service (or `*`), granting the same roles: the action is
     tested once for the group, and only a group whose roles grant it is matched further."""
