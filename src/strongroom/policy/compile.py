@@ -98,10 +98,26 @@ class Group:
 Bucket = Mapping[BucketName, tuple[Group, ...]]  # -> the policies there, grouped by roles
 
 
+@dataclass(slots=True)
+class AccountIndex:
+    """One account's buckets by the subject their policies name, one dictionary per kind of
+    subject: a check looks its caller's iam_id and groups up as they are, with no key to build
+    (tuple keys measured a quarter of the median check, at 50k policies)."""
+
+    iam_id: dict[str, Bucket] = field(default_factory=dict)
+    group: dict[str, Bucket] = field(default_factory=dict)
+    service: dict[str, Bucket] = field(default_factory=dict)  # authorization policies
+
+    def bucket(self, key: SubjectKey) -> Bucket | None:
+        kind, ident = key
+        by_kind: dict[str, Bucket] = getattr(self, kind)
+        return by_kind.get(ident)
+
+
 @dataclass(frozen=True, slots=True)
 class PolicySet:
     catalog: Catalog
-    index: Mapping[str, Mapping[SubjectKey, Bucket]]
+    index: Mapping[str, AccountIndex]
     custom_roles: Mapping[str, CustomRole] = field(default_factory=dict)
     # (roles, service) -> the actions those roles grant there; filled as decisions ask.
     _granted: dict[tuple[tuple[str, ...], str], frozenset[str]] = field(default_factory=dict)
@@ -120,12 +136,12 @@ class PolicySet:
         self, account: str, keys: Iterable[SubjectKey], resource: Mapping[str, str]
     ) -> Iterator[Group]:
         """The groups of policies naming any of `keys` in `account` that can match `resource`."""
-        buckets = self.index.get(account)
-        if not buckets:
+        index = self.index.get(account)
+        if index is None:
             return
         lookups = self.lookups(resource)
         for key in keys:
-            bucket = buckets.get(key)
+            bucket = index.bucket(key)
             if bucket is not None:
                 for lookup in lookups:
                     yield from bucket.get(lookup, ())
@@ -142,13 +158,13 @@ class PolicySet:
         if resource is not None:
             keys = list(keys)
             return [p for g in self.groups(account, keys, resource) for p in g.policies]
-        buckets = self.index.get(account)
-        if not buckets:
+        index = self.index.get(account)
+        if index is None:
             return []
         return [
             policy
             for key in keys
-            for groups in buckets.get(key, {}).values()
+            for groups in (index.bucket(key) or {}).values()
             for group in groups
             for policy in group.policies
         ]
@@ -329,10 +345,11 @@ def compile_policies(
                 raise PolicyError(f"policy `{policy.id}`: {exc}", field=exc.field) from exc
             bucket = index.setdefault(policy.account_id, {}).setdefault(key, {})
             bucket.setdefault(_bucket_of(compiled), []).append(compiled)
-        frozen = {
-            account: {k: _grouped(bucket, compiler) for k, bucket in keys.items()}
-            for account, keys in index.items()
-        }
+        frozen: dict[str, AccountIndex] = {}
+        for account, keys in index.items():
+            frozen[account] = by_kind = AccountIndex()
+            for (kind, ident), bucket in keys.items():
+                getattr(by_kind, kind)[ident] = _grouped(bucket, compiler)
     finally:
         if collecting:
             gc.enable()

@@ -7,7 +7,7 @@ service, permits; otherwise the request is denied.
 
 from __future__ import annotations
 
-from strongroom.policy.compile import PolicySet, SubjectKey, subject_keys
+from strongroom.policy.compile import Bucket, BucketName, PolicySet, subject_keys
 from strongroom.policy.model import Decision, Request
 
 
@@ -26,57 +26,77 @@ def decide(request: Request, policy_set: PolicySet) -> Decision:
     if not account:
         return Decision(False, (), "the resource names no `accountId`")
     service = _service(request, policy_set)
-    keys = subject_keys(request)
-    if not _permitting(request, policy_set, account, keys, service, first=True):
+    if not _permitting(request, policy_set, account, service, first=True):
         return Decision(False, (), lambda: explain_denial(request, policy_set, account, service))
 
     def every() -> tuple[str, ...]:
-        return tuple(sorted(_permitting(request, policy_set, account, keys, service)))
+        return tuple(sorted(_permitting(request, policy_set, account, service)))
 
     return Decision(True, every)
 
 
 def _permitting(
-    request: Request,
-    policy_set: PolicySet,
-    account: str,
-    keys: list[SubjectKey],
-    service: str,
-    *,
-    first: bool = False,
+    request: Request, policy_set: PolicySet, account: str, service: str, *, first: bool = False
 ) -> list[str]:
     """The ids of the policies that permit the request; with `first`, at most one.
 
-    The hot path of every check: `PolicySet.groups` walked inline (a generator per check
-    measured a fifth of the median check).
+    The hot path of every check. It reads the caller's buckets straight from the account's
+    index, in the order `subject_keys` gives them (which the other readers use), without
+    building the keys.
     """
     found: list[str] = []
-    buckets = policy_set.index.get(account)
-    if not buckets:
+    index = policy_set.index.get(account)
+    if index is None:
         return found
     lookups = policy_set.lookups(request.resource)
-    action = request.action
-    kind_of = policy_set.kind_of
-    for key in keys:
-        bucket = buckets.get(key)
-        if bucket is None:
-            continue
-        for lookup in lookups:
-            for group in bucket.get(lookup, ()):
-                # The action first, once per group of policies with the same roles: most
-                # groups end here.
-                if group.service == service:
-                    granted = group.granted
-                else:
-                    granted = policy_set.granted(group.roles, service)
-                if action not in granted:
-                    continue
-                for candidate in group.policies:
-                    if candidate.matches(request, kind_of):
-                        found.append(candidate.policy.id)
-                        if first:
-                            return found
+    subject = request.subject
+    if subject.iam_id:
+        bucket = index.iam_id.get(subject.iam_id)
+        if bucket is not None and _walk(
+            request, policy_set, bucket, lookups, service, found, first
+        ):
+            return found
+    for group_id in subject.access_groups:
+        bucket = index.group.get(group_id)
+        if bucket is not None and _walk(
+            request, policy_set, bucket, lookups, service, found, first
+        ):
+            return found
+    calling = subject.attributes.get("serviceName") if subject.attributes else None
+    if calling:
+        bucket = index.service.get(calling)
+        if bucket is not None:
+            _walk(request, policy_set, bucket, lookups, service, found, first)
     return found
+
+
+def _walk(
+    request: Request,
+    policy_set: PolicySet,
+    bucket: Bucket,
+    lookups: list[BucketName],
+    service: str,
+    found: list[str],
+    first: bool,
+) -> bool:
+    """Add the permitting policies of one subject's bucket to `found`; True to stop there."""
+    action = request.action
+    for lookup in lookups:
+        for group in bucket.get(lookup, ()):
+            # The action first, once per group of policies with the same roles: most groups
+            # end here.
+            if group.service == service:
+                granted = group.granted
+            else:
+                granted = policy_set.granted(group.roles, service)
+            if action not in granted:
+                continue
+            for candidate in group.policies:
+                if candidate.matches(request, policy_set.kind_of):
+                    found.append(candidate.policy.id)
+                    if first:
+                        return True
+    return False
 
 
 def roles_held(request: Request, policy_set: PolicySet) -> frozenset[str]:
