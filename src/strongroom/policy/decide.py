@@ -81,8 +81,12 @@ def _walk(
 ) -> bool:
     """Add the permitting policies of one subject's bucket to `found`; True to stop there."""
     action = request.action
+    kind_of = policy_set.kind_of
     for lookup in lookups:
-        for group in bucket.get(lookup, ()):
+        groups = bucket.get(lookup)
+        if groups is None:
+            continue
+        for group in groups:
             # The action first, once per group of policies with the same roles: most groups
             # end here.
             if group.service == service:
@@ -92,7 +96,7 @@ def _walk(
             if action not in granted:
                 continue
             for candidate in group.policies:
-                if candidate.matches(request, policy_set.kind_of):
+                if candidate.matches(request, kind_of):
                     found.append(candidate.policy.id)
                     if first:
                         return True
