@@ -7,7 +7,14 @@ service, permits; otherwise the request is denied.
 
 from __future__ import annotations
 
-from strongroom.policy.compile import Bucket, BucketName, PolicySet, subject_keys
+from strongroom.policy.compile import (
+    ANY_SERVICE,
+    SELECTIVE,
+    Bucket,
+    BucketName,
+    PolicySet,
+    subject_keys,
+)
 from strongroom.policy.model import Decision, Request
 
 
@@ -48,7 +55,13 @@ def _permitting(
     index = policy_set.index.get(account)
     if index is None:
         return found
-    lookups = policy_set.lookups(request.resource)
+    # PolicySet.lookups, inline: the buckets this resource can reach under any subject.
+    resource = request.resource
+    lookups: list[BucketName] = [resource.get("serviceName", ""), ANY_SERVICE]
+    for attribute in SELECTIVE:
+        value = resource.get(attribute)
+        if value is not None:
+            lookups.append((attribute, value))
     subject = request.subject
     if subject.iam_id:
         bucket = index.iam_id.get(subject.iam_id)
