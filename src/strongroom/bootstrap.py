@@ -15,6 +15,7 @@ from strongroom.access.groups import GroupService
 from strongroom.access.owner import grant_owner
 from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
+from strongroom.access.settings import AccessSettingsService
 from strongroom.api.app import create_app
 from strongroom.api.container import Container
 from strongroom.authz import LocalAuthorizer
@@ -169,6 +170,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             # next check on this node sees them; seed 003 table 4 asks the same authorizer.
             policies=policies,
             roles=RoleService(uow, clock, catalog, on_change=authorizer.invalidate),
+            access_settings=AccessSettingsService(uow, clock),
             profiles=profiles,
             profile_parts=ProfilePartService(uow, clock),
             profile_grants=ProfileGrants(tokens, profiles, cr_tokens),

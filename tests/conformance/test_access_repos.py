@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.identity.models import Account
-from strongroom.store.ports import PolicyQuery, StoredPolicy, StoredRole
+from strongroom.store.ports import PolicyQuery, StoredAccessSettings, StoredPolicy, StoredRole
 from tests.conformance.conftest import Store
 
 NOW = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
@@ -218,3 +218,19 @@ def test_concurrent_bumps_lose_nothing(store: Store) -> None:
     assert errors == []
     with store.uow() as uow:
         assert uow.revisions.current(ACCOUNT) == 100
+
+
+def test_access_settings_are_written_once_then_only_against_their_tag(store: Store) -> None:
+    accounts(store)
+    first = StoredAccessSettings(ACCOUNT, {"x": {"user": ["a"]}}, "1-" + "a" * 32, NOW, "IBMid-a")
+    second = replace(first, settings={"x": {"user": []}}, entity_tag="2-" + "b" * 32)
+    with store.uow(write=True) as uow:
+        assert uow.access_settings.get(ACCOUNT) is None
+        assert uow.access_settings.put(first, None)
+    with store.uow(write=True) as uow:
+        assert not uow.access_settings.put(first, None)  # already there: no second first write
+        assert not uow.access_settings.put(second, "1-stale")
+        assert uow.access_settings.put(second, first.entity_tag)
+    with store.uow() as uow:
+        assert uow.access_settings.get(ACCOUNT) == second
+        assert uow.access_settings.get(OTHER) is None

@@ -8,8 +8,8 @@ from strongroom import __version__
 from strongroom.api import errors
 from strongroom.api.container import Container
 from strongroom.api.middleware import RequestContext
-from strongroom.api.routers import account_settings as identity_settings
 from strongroom.api.routers import (
+    access_settings,
     apikeys,
     authz,
     health,
@@ -23,6 +23,7 @@ from strongroom.api.routers import (
     templates,
     tokens,
 )
+from strongroom.api.routers import account_settings as identity_settings
 from strongroom.api.routers import enterprises as enterprise_management
 from strongroom.api.routers import groups as access_groups
 from strongroom.api.routers import users as user_management
@@ -38,8 +39,9 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    routers = (health, tokens, apikeys, serviceids, profiles, templates, authz, policies, roles)
-    for module in (*routers, access_groups, user_management, identity_settings):
+    identity = (health, tokens, apikeys, serviceids, profiles, templates)
+    access = (authz, policies, roles, access_settings)
+    for module in (*identity, *access, access_groups, user_management, identity_settings):
         app.include_router(module.router)
     # Enterprise Management (spec §9)
     app.include_router(enterprise_management.router)

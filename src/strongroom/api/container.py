@@ -8,6 +8,7 @@ from strongroom.access.decisions import DecisionPoint
 from strongroom.access.groups import GroupService
 from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
+from strongroom.access.settings import AccessSettingsService
 from strongroom.authz import Authorizer
 from strongroom.config import Settings
 from strongroom.identity.account_settings import AccountSettingsService
@@ -34,6 +35,7 @@ class Container:
     decisions: DecisionPoint  # the decision point services call (/v2/authz); holds the clock
     policies: PolicyService  # Policy Management: /v1/policies, /v2/policies
     roles: RoleService  # Policy Management: /v2/roles
+    access_settings: AccessSettingsService  # /v1/accounts/{id}/settings/access_management
     # -- trusted profiles (spec §4.3, §3.1) --
     profiles: ProfileService  # /v1/profiles
     profile_parts: ProfilePartService  # /v1/profiles/{id}/rules, /links, /identities

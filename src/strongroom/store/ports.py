@@ -470,6 +470,25 @@ class ReclamationRepo(Protocol):
 # -- end Resource Controller ----------------------------------------------------------------------
 
 
+# -- access-management account settings (spec §6.5) -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAccessSettings:
+    account_id: str
+    settings: Mapping[str, Any]  # `external_account_identity_interaction`
+    entity_tag: str
+    last_modified_at: datetime
+    last_modified_by_id: str
+
+
+class AccessSettingsRepo(Protocol):
+    def get(self, account_id: str) -> StoredAccessSettings | None: ...
+    def put(self, settings: StoredAccessSettings, expected_tag: str | None) -> bool:
+        """Write if the stored tag is `expected_tag` (None: only if none is stored yet)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so that an adapter may expose its own (narrower) repository types.
     @property
@@ -538,6 +557,9 @@ class UnitOfWork(Protocol):
     def resource_keys(self) -> ResourceKeyRepo: ...
     @property
     def reclamations(self) -> ReclamationRepo: ...
+
+    @property
+    def access_settings(self) -> AccessSettingsRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -8,7 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from strongroom.store.ports import Page, PolicyQuery, StoredPolicy, StoredRole
+from strongroom.store.ports import (
+    Page,
+    PolicyQuery,
+    StoredAccessSettings,
+    StoredPolicy,
+    StoredRole,
+)
 from strongroom.store.sql import tables as t
 
 POLICY_SORTS = frozenset(
@@ -182,3 +188,43 @@ class SqlRevisions:
             except IntegrityError:
                 continue  # another writer made the row first: increment it instead
         raise RuntimeError(f"could not bump the revision of account {account_id}")
+
+
+class SqlAccessSettings:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def get(self, account_id: str) -> StoredAccessSettings | None:
+        a = t.access_management_settings
+        row = self.conn.execute(sa.select(a).where(a.c.account_id == account_id)).first()
+        if row is None:
+            return None
+        return StoredAccessSettings(
+            account_id=row.account_id,
+            settings=row.settings,
+            entity_tag=row.entity_tag,
+            last_modified_at=row.last_modified_at,
+            last_modified_by_id=row.last_modified_by_id,
+        )
+
+    def put(self, settings: StoredAccessSettings, expected_tag: str | None) -> bool:
+        a = t.access_management_settings
+        values = {
+            "settings": dict(settings.settings),
+            "entity_tag": settings.entity_tag,
+            "last_modified_at": settings.last_modified_at,
+            "last_modified_by_id": settings.last_modified_by_id,
+        }
+        if expected_tag is None:
+            try:
+                with self.conn.begin_nested():
+                    self.conn.execute(a.insert().values(account_id=settings.account_id, **values))
+            except IntegrityError:
+                return False  # another writer stored the first settings meanwhile
+            return True
+        updated = self.conn.execute(
+            a.update()
+            .where(a.c.account_id == settings.account_id, a.c.entity_tag == expected_tag)
+            .values(**values)
+        )
+        return updated.rowcount == 1

@@ -577,3 +577,17 @@ reclamations = sa.Table(
 )
 
 # -- end Resource Controller ------------------------------------------------------------------
+
+
+# -- access-management account settings (spec §6.5; migration 0009) ----------------------------
+
+access_management_settings = sa.Table(
+    "access_management_settings",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    # `external_account_identity_interaction` as stored (validated) and returned.
+    sa.Column("settings", sa.JSON(), nullable=False),
+    sa.Column("entity_tag", sa.String(64), nullable=False),
+    sa.Column("last_modified_at", UTCDateTime(), nullable=False),
+    sa.Column("last_modified_by_id", sa.String(128), nullable=False),
+)

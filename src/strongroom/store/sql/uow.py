@@ -39,6 +39,7 @@ class SqlUnitOfWork:
     policies: access_repos.SqlPolicies
     roles: access_repos.SqlRoles
     revisions: access_repos.SqlRevisions
+    access_settings: access_repos.SqlAccessSettings
     # trusted profiles
     profiles: profile_repos.SqlProfiles
     profile_rules: profile_repos.SqlClaimRules
@@ -106,6 +107,7 @@ class SqlUnitOfWork:
         self.policies = access_repos.SqlPolicies(conn)
         self.roles = access_repos.SqlRoles(conn)
         self.revisions = access_repos.SqlRevisions(conn)
+        self.access_settings = access_repos.SqlAccessSettings(conn)
         # trusted profiles
         self.profiles = profile_repos.SqlProfiles(conn)
         self.profile_rules = profile_repos.SqlClaimRules(conn)
