@@ -9,6 +9,7 @@ domain and visibility settings are stored and returned, not enforced (docs/user-
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from strongroom.authz import Guard, Resource
@@ -34,10 +35,18 @@ def settings_in(uow: UnitOfWork, account_id: str) -> IdentitySettings:
     return uow.identity_settings.get(account_id) or defaults_for(account_id)
 
 
+MAX_CACHED_ACCOUNTS = 10_000
+
+
 class AccountSettingsService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, staleness: float = 1.0) -> None:
         self._uow = uow
         self._clock = clock
+        # Token lifetimes are read on every token exchange: kept up to `staleness` seconds (the
+        # authorizer's bound for other nodes, docs/architecture.md); an update on this node
+        # drops its account's entry once it commits.
+        self._staleness = staleness
+        self._lifetimes: dict[str, tuple[float, tuple[int | None, int | None]]] = {}
 
     def get(self, guard: Guard, account_id: str) -> IdentitySettings:
         guard.require(Resource(account_id, SERVICE), missing=NotFound("account", account_id))
@@ -77,15 +86,24 @@ class AccountSettingsService:
                     f"the identity settings of account `{account_id}` changed meanwhile;"
                     " read them again"
                 )
-            return updated
+        self._lifetimes.pop(account_id, None)
+        return updated
 
     # -- what other use cases ask -----------------------------------------------------------------
 
     def token_lifetimes(self, account_id: str) -> tuple[int | None, int | None]:
         """The account's access- and refresh-token lifetimes in seconds (None: server default)."""
+        now = time.monotonic()
+        cached = self._lifetimes.get(account_id)
+        if cached is not None and now - cached[0] < self._staleness:
+            return cached[1]
         with self._uow() as uow:
             found = settings_in(uow, account_id)
-        return found.seconds(ACCESS_TTL), found.seconds(REFRESH_TTL)
+        lifetimes = (found.seconds(ACCESS_TTL), found.seconds(REFRESH_TTL))
+        if len(self._lifetimes) >= MAX_CACHED_ACCOUNTS:
+            self._lifetimes.clear()  # a bound, not an LRU: refilled at one read per account
+        self._lifetimes[account_id] = (now, lifetimes)
+        return lifetimes
 
 
 def member_may_create(uow: UnitOfWork, principal: Principal, account_id: str, setting: str) -> bool:
