@@ -61,6 +61,7 @@ class CompiledPolicy:
     service_type: str | None  # `serviceType` condition, checked against the catalog
     rule: Check | None
     service: str | None = None  # the service the policy names with stringEquals, if any
+    id: str = ""  # the policy's id, kept here so that a permit reads no further object
 
     def matches(self, request: Request, kind_of: Callable[[str], str | None]) -> bool:
         """Subject (beyond the index key), resource, tags and rule; not the action."""
@@ -318,6 +319,7 @@ class _Compiler:
             service_type=str(service_type.value) if service_type is not None else None,
             rule=self.rule(policy.rule) if policy.rule is not None else None,
             service=service,
+            id=policy.id,
         )
         return key, compiled
 

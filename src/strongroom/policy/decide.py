@@ -22,10 +22,14 @@ def _service(request: Request, policy_set: PolicySet) -> str:
     """Whose catalog says which roles grant the action: the resource's service, except for a
     service whose actions act on other services' instances (seed 004 table 1: platform roles
     on a service manage its instances' aliases, bindings and credentials)."""
-    own = request.action.partition(".")[0]
+    action = request.action
+    named = request.resource.get("serviceName")
+    if named and action.startswith(named) and action[len(named) : len(named) + 1] == ".":
+        return named  # the action is the resource's own service's: the common case
+    own = action.partition(".")[0]
     if own in policy_set.catalog.instance_services:
         return own
-    return request.resource.get("serviceName") or own
+    return named or own
 
 
 def decide(request: Request, policy_set: PolicySet) -> Decision:
@@ -110,7 +114,7 @@ def _walk(
                 continue
             for candidate in group.policies:
                 if candidate.matches(request, kind_of):
-                    found.append(candidate.policy.id)
+                    found.append(candidate.id)
                     if first:
                         return True
     return False
