@@ -75,6 +75,11 @@ def test_users_and_memberships_round_trip(store: Store) -> None:
         assert got == member
         assert got is not None and got.role is AccountRole.MEMBER and got.state == "PENDING"
         assert uow.users.membership(other.id, ada.iam_id) is None
+        # The user and the membership together, as the token exchange reads them.
+        assert uow.users.member(acct.id, ada.iam_id) == (ada, owner)
+        assert uow.users.member(acct.id, grace.iam_id) == (grace, member)
+        assert uow.users.member(other.id, ada.iam_id) is None
+        assert uow.users.member(acct.id, "IBMid-NOBODY0000") is None
 
 
 def test_membership_needs_an_existing_account_and_user(store: Store) -> None:

@@ -181,13 +181,13 @@ class IdentityService:
                 sub_type="ServiceId",
                 name=sid.name,
             )
-        user = uow.users.get(key.iam_id)
-        membership = uow.users.membership(key.account_id, key.iam_id)
+        found = uow.users.member(key.account_id, key.iam_id)
         # A removed user gets no token. An invited one does, so that they can accept (spec §10);
         # the authorizer lets a PENDING member do nothing else.
         usable = {MemberState.ACTIVE.value, *INVITED_STATES}
-        if user is None or membership is None or membership.state not in usable:
+        if found is None or found[1].state not in usable:
             return None
+        user = found[0]
         return Subject(
             iam_id=user.iam_id,
             account_id=key.account_id,

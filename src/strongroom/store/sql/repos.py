@@ -154,6 +154,25 @@ class SqlUsers:
             )
         )
 
+    def member(self, account_id: str, iam_id: str) -> tuple[User, Membership] | None:
+        """The user and their membership of the account, in one round trip (the token
+        exchange asks for both on every user key)."""
+        u, m = t.users, t.memberships
+        row = self.conn.execute(
+            sa.select(u, m.c.role, m.c.state, m.c.created_at.label("joined_at"))
+            .join(m, m.c.iam_id == u.c.iam_id)
+            .where(m.c.account_id == account_id, u.c.iam_id == iam_id)
+        ).first()
+        if row is None:
+            return None
+        user = User(
+            row.iam_id, row.email, row.given_name, row.family_name, row.created_at, row.realm
+        )
+        membership = Membership(
+            account_id, row.iam_id, AccountRole(row.role), row.joined_at, row.state
+        )
+        return user, membership
+
     def membership(self, account_id: str, iam_id: str) -> Membership | None:
         m = t.memberships
         row = self.conn.execute(
