@@ -1,6 +1,7 @@
-"""IAM Identity pagination (spec §2.6): `pagesize` 1-100 (default 20) and an opaque `pagetoken`;
-responses carry `offset`, `limit` and `first`/`previous`/`next` as full URLs whose query holds the
-`pagetoken` (the SDK's tests parse it out of `next`)."""
+"""Pagination (spec §2.6). Every API pages by an offset carried in an opaque token, under the
+parameter name its family uses (`pagetoken`, `start`, `_start`, `next_docid`), and a page size
+(`pagesize` or `limit`). IAM Identity's responses carry `offset`, `limit` and
+`first`/`previous`/`next` as full URLs whose query holds the `pagetoken` (`links`)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,21 @@ def page_size(value: int | None) -> int:
     return value
 
 
+def limit_of(value: int | None, *, default: int, maximum: int = MAX_PAGESIZE) -> int:
+    """A `limit` query parameter: `default` when absent, else 1 to `maximum`."""
+    if value is None:
+        return default
+    if not 1 <= value <= maximum:
+        raise Invalid(f"`limit` must be between 1 and {maximum}, not {value}", field="limit")
+    return value
+
+
 def encode_token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
 
 
-def decode_token(token: str | None) -> int:
+def decode_token(token: str | None, field: str = "pagetoken") -> int:
+    """The offset in a page token this server issued; Invalid naming `field` otherwise."""
     if not token:
         return 0
     try:
@@ -39,10 +50,9 @@ def decode_token(token: str | None) -> int:
         raw = ""
     digits = raw[1:]
     # ASCII digits only, and few of them: int() takes other Unicode digits and huge strings badly.
-    if not raw.startswith("o") or not (digits.isascii() and digits.isdigit()) or len(digits) > 8:
-        raise Invalid(f"pagetoken `{token[:64]}` is not one this server issued", field="pagetoken")
-    if int(digits) > MAX_OFFSET:
-        raise Invalid(f"pagetoken `{token[:64]}` is not one this server issued", field="pagetoken")
+    well_formed = raw.startswith("o") and digits.isascii() and digits.isdigit() and len(digits) <= 8
+    if not well_formed or int(digits) > MAX_OFFSET:
+        raise Invalid(f"`{field}` `{token[:64]}` is not one this server issued", field=field)
     return int(digits)
 
 

@@ -21,7 +21,6 @@ from strongroom.api.schemas.enterprises import (
     enterprise_out,
     group_out,
 )
-from strongroom.errors import Invalid
 from strongroom.store.ports import Page
 
 router = APIRouter()
@@ -32,16 +31,9 @@ T = TypeVar("T")
 
 
 def _window(limit: int | None, next_docid: str | None) -> tuple[int, int]:
-    size = MAX_LIMIT if limit is None or limit == 0 else limit
-    if not 0 <= size <= MAX_LIMIT:
-        raise Invalid(f"`limit` must be between 0 and {MAX_LIMIT}, not {limit}", field="limit")
-    try:
-        return pagination.decode_token(next_docid), size
-    except Invalid as exc:
-        raise Invalid(
-            f"`next_docid` `{(next_docid or '')[:64]}` is not one this server issued",
-            field="next_docid",
-        ) from exc
+    # `limit=0` asks for the default, as IBM's SDK documents it.
+    size = pagination.limit_of(limit or None, default=MAX_LIMIT, maximum=MAX_LIMIT)
+    return pagination.decode_token(next_docid, "next_docid"), size
 
 
 def _listed(

@@ -32,21 +32,12 @@ INSTANCE = INSTANCES + "/{id:path}"
 MAX_LIMIT = 100
 
 
-def _limit(limit: int | None) -> int:
-    if limit is None:
-        return MAX_LIMIT
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"`limit` must be between 1 and {MAX_LIMIT}, not {limit}", field="limit")
-    return limit
-
-
-def _offset(start: str | None) -> int:
-    try:
-        return pagination.decode_token(start)
-    except Invalid as exc:
-        raise Invalid(
-            f"`start` `{(start or '')[:64]}` is not one this server issued", field="start"
-        ) from exc
+def page_window(limit: int | None, start: str | None) -> tuple[int, int]:
+    """`limit` (1-100, default 100) and the offset in `start` (spec §8 lists)."""
+    return (
+        pagination.limit_of(limit, default=MAX_LIMIT, maximum=MAX_LIMIT),
+        pagination.decode_token(start, "start"),
+    )
 
 
 def next_url(request: Request, offset: int, limit: int, has_more: bool) -> str | None:
@@ -84,7 +75,7 @@ def list_resource_instances(
     updated_from: str | None = None,
     updated_to: str | None = None,
 ) -> dict[str, Any]:
-    size, offset = _limit(limit), _offset(start)
+    size, offset = page_window(limit, start)
     filters = InstanceFilters(
         guid=guid,
         name=name,
@@ -128,7 +119,7 @@ def list_resource_keys_for_instance(
     limit: int | None = None,
     start: str | None = None,
 ) -> dict[str, Any]:
-    size, offset = _limit(limit), _offset(start)
+    size, offset = page_window(limit, start)
     keys = services.keys.list_for_instance(guard, id)
     page = keys[offset : offset + size]
     more = len(keys) > offset + size

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Request, Response
 
 from strongroom.api.actions import iam_action
 from strongroom.api.deps import CurrentGuard, Services
-from strongroom.api.routers.resource_instances import _limit, _offset, next_url
+from strongroom.api.routers.resource_instances import next_url, page_window
 from strongroom.api.schemas.resource_instances import created_key_out, key_out, listing
 from strongroom.resources.keys import KeyFilters
 from strongroom.resources.requests import check_time
@@ -42,7 +42,7 @@ def list_resource_keys(
     updated_from: str | None = None,
     updated_to: str | None = None,
 ) -> dict[str, Any]:
-    size, offset = _limit(limit), _offset(start)
+    size, offset = page_window(limit, start)
     filters = KeyFilters(
         guid=guid,
         name=name,

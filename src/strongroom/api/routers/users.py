@@ -12,22 +12,12 @@ from strongroom.api import pagination
 from strongroom.api.actions import iam_action
 from strongroom.api.deps import CurrentGuard, Services
 from strongroom.api.schemas.users import invited_out, settings_out, user_out
-from strongroom.errors import Invalid
 
 router = APIRouter()
 
 JsonBody = Annotated[Any, Body()]
 USER = "/v2/accounts/{account_id}/users/{iam_id}"
 MAX_LIMIT = 100
-
-
-def _start(token: str | None) -> int:
-    try:
-        return pagination.decode_token(token)
-    except Invalid as exc:
-        raise Invalid(
-            f"`_start` `{(token or '')[:64]}` is not one this server issued", field="_start"
-        ) from exc
 
 
 @router.get("/v2/accounts/{account_id}/users", **iam_action("user-management.user.read"))
@@ -42,9 +32,8 @@ def list_users(
     include_settings: bool = False,
     user_id: str | None = None,
 ) -> dict[str, Any]:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"`limit` must be between 1 and {MAX_LIMIT}, not {limit}", field="limit")
-    offset = _start(start)
+    limit = pagination.limit_of(limit, default=MAX_LIMIT, maximum=MAX_LIMIT)
+    offset = pagination.decode_token(start, "_start")
     page = services.users.list_users(
         guard, account_id, offset=offset, limit=limit, search=search, user_id=user_id
     )

@@ -60,21 +60,11 @@ def policy_out(policy: StoredPolicy, family: str, base_url: str) -> dict[str, An
 
 
 def limit_of(value: int | None) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    if not 1 <= value <= MAX_LIMIT:
-        raise Invalid(f"`limit` must be between 1 and {MAX_LIMIT}, not {value}", field="limit")
-    return value
+    return pagination.limit_of(value, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
 
 
 def start_of(token: str | None) -> int:
-    try:
-        return pagination.decode_token(token)
-    except Invalid:
-        assert token is not None
-        raise Invalid(
-            f"`start` `{token[:64]}` is not a page token this server issued", field="start"
-        ) from None
+    return pagination.decode_token(token, "start")
 
 
 def sort_of(value: str | None) -> tuple[str, bool]:
