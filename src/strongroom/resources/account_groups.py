@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from strongroom.authz import Guard
 from strongroom.clock import Clock
-from strongroom.errors import Conflict, NotFound
+from strongroom.errors import Conflict
 from strongroom.resources import enterprise_requests as req
 from strongroom.resources import enterprise_tree as tree
 from strongroom.resources.enterprise_models import (
@@ -67,24 +67,19 @@ class AccountGroupService:
         `enterprise_id` (or nothing, meaning the caller's enterprise): every group."""
         tree.require_here(guard, "account-group")
         with self._uow() as uow:
-            enterprise = tree.own_enterprise(uow, guard)
-            parents: tuple[str | None, ...] | None = None
-            if parent is not None:
-                parents = (tree.resolve_parent(uow, guard, req.check_parent(parent)).group_id,)
-            elif parent_account_group_id is not None:
-                group = uow.account_groups.get(parent_account_group_id)
-                if enterprise is None or group is None or group.enterprise_id != enterprise.id:
-                    raise NotFound("account group", parent_account_group_id)
-                # groups whose parent lies in the subtree: every group below it
-                parents = tree.subtree(tree.groups_by_id(uow, enterprise.id), group.id)
-            if enterprise_id is not None and (enterprise is None or enterprise.id != enterprise_id):
-                raise NotFound("enterprise", enterprise_id)
-            if enterprise is None:
+            scope = tree.list_scope(
+                uow,
+                guard,
+                enterprise_id=enterprise_id,
+                below_group=parent_account_group_id,
+                parent=parent,
+            )
+            if scope is None:
                 return Page([], False)
+            enterprise, groups, parents = scope
             page = uow.account_groups.list(
                 NodeQuery(enterprise.id, parents, include_deleted, offset, limit)
             )
-            groups = tree.groups_by_id(uow, enterprise.id)
             return Page([self._node(enterprise, groups, g) for g in page.items], page.has_more)
 
     def get(self, guard: Guard, group_id: str) -> GroupNode:

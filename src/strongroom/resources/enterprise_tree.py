@@ -21,7 +21,7 @@ from strongroom.resources.enterprise_models import (
     Enterprise,
     ParentRef,
 )
-from strongroom.resources.enterprise_requests import ParentCrn
+from strongroom.resources.enterprise_requests import ParentCrn, check_parent
 from strongroom.store.ports import UnitOfWork
 
 # IBM: an enterprise holds up to five tiers of account groups below the enterprise itself.
@@ -86,6 +86,36 @@ def same_enterprise(parent: ParentCrn, enterprise: Enterprise, what: str) -> Non
             " nodes move only within their enterprise",
             field="parent",
         )
+
+
+def list_scope(
+    uow: UnitOfWork,
+    guard: Guard,
+    *,
+    enterprise_id: str | None,
+    below_group: str | None,
+    parent: object,
+) -> tuple[Enterprise, dict[str, AccountGroup], tuple[str | None, ...] | None] | None:
+    """What a list of an enterprise's accounts or groups covers, with the enterprise's groups
+    (read once, for the filter and for the nodes' paths): `parent`, its direct children;
+    `below_group`, everything below that group; else the whole enterprise, the caller's own
+    (`enterprise_id`, when given, must be it). None when the caller's account is in none."""
+    enterprise = own_enterprise(uow, guard)
+    if enterprise_id is not None and (enterprise is None or enterprise.id != enterprise_id):
+        raise NotFound("enterprise", enterprise_id)
+    parents: tuple[str | None, ...] | None = None
+    if parent is not None:
+        parents = (resolve_parent(uow, guard, check_parent(parent)).group_id,)
+    if enterprise is None:
+        if below_group is not None:
+            raise NotFound("account group", below_group)
+        return None
+    groups = groups_by_id(uow, enterprise.id)
+    if parent is None and below_group is not None:
+        if below_group not in groups:
+            raise NotFound("account group", below_group)
+        parents = subtree(groups, below_group)
+    return enterprise, groups, parents
 
 
 def groups_by_id(uow: UnitOfWork, enterprise_id: str) -> dict[str, AccountGroup]:

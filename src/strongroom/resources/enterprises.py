@@ -259,23 +259,14 @@ class EnterpriseService:
         `enterprise_id` (or nothing, meaning the caller's enterprise): every account."""
         tree.require_here(guard, "account")
         with self._uow() as uow:
-            enterprise = tree.own_enterprise(uow, guard)
-            parents: tuple[str | None, ...] | None = None
-            if parent is not None:
-                ref = tree.resolve_parent(uow, guard, req.check_parent(parent))
-                parents = (ref.group_id,)
-            elif account_group_id is not None:
-                group = uow.account_groups.get(account_group_id)
-                if enterprise is None or group is None or group.enterprise_id != enterprise.id:
-                    raise NotFound("account group", account_group_id)
-                parents = tree.subtree(tree.groups_by_id(uow, enterprise.id), group.id)
-            if enterprise_id is not None and (enterprise is None or enterprise.id != enterprise_id):
-                raise NotFound("enterprise", enterprise_id)
-            if enterprise is None:
+            scope = tree.list_scope(
+                uow, guard, enterprise_id=enterprise_id, below_group=account_group_id, parent=parent
+            )
+            if scope is None:
                 return Page([], False)
+            enterprise, groups, parents = scope
             query = NodeQuery(enterprise.id, parents, include_deleted, offset, limit)
             page = uow.enterprise_accounts.list(query)
-            groups = tree.groups_by_id(uow, enterprise.id)
             return Page([self._node(uow, enterprise, groups, p) for p in page.items], page.has_more)
 
     def get_account(self, guard: Guard, account_id: str) -> AccountNode:
