@@ -24,6 +24,7 @@ from strongroom.identity.claim_rules import ClaimCondition, all_hold, check_cond
 from strongroom.store.ports import UnitOfWork
 
 _PUBLIC = frozenset({PUBLIC_ACCESS})
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +33,19 @@ class MembershipSnapshot:
     dynamic: Mapping[str, tuple[tuple[str, datetime], ...]] = field(default_factory=dict)
     public_access: bool = True
 
+    def __post_init__(self) -> None:
+        # Public Access folded into the static sets once, here, so that a check (groups_of, on
+        # every request) builds no new set for a caller without dynamic memberships.
+        if self.public_access:
+            folded = {iam_id: groups | _PUBLIC for iam_id, groups in self.static.items()}
+            object.__setattr__(self, "static", folded)
+
     def groups_of(self, iam_id: str, now: datetime) -> frozenset[str]:
-        groups = self.static.get(iam_id, frozenset())
+        groups = self.static.get(iam_id, _PUBLIC if self.public_access else _NONE)
         timed = self.dynamic.get(iam_id)
         if timed:
             groups = groups | {group for group, expires in timed if expires > now}
-        return groups | _PUBLIC if self.public_access else groups
+        return groups
 
     def dynamic_members(self, group_id: str, now: datetime) -> dict[str, datetime]:
         """iam_id -> when the membership lapses, for the group's current dynamic members."""
