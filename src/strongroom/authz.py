@@ -157,17 +157,15 @@ class LocalAuthorizer:
         # the snapshot cached with the policies, so a check reads no store.
         return Subject(iam_id=iam_id, access_groups=entry.memberships.groups_of(iam_id, now))
 
-    def memberships(self, account_id: str) -> MembershipSnapshot:
-        """The account's access-group memberships, as current as its policy set."""
-        return self._entry(account_id).memberships
+    def access_of(self, account_id: str) -> tuple[PolicySet, MembershipSnapshot]:
+        """The account's compiled policies and access-group memberships, of one revision."""
+        entry = self._entry(account_id)
+        return entry.policy_set, entry.memberships
 
     def invalidate(self, account_id: str) -> None:
         """Drop an account's compiled set (call after a change to its access has committed)."""
         with self._lock:
             self._cache.pop(account_id, None)
-
-    def policy_set(self, account_id: str) -> PolicySet:
-        return self._entry(account_id).policy_set
 
     def _entry(self, account_id: str) -> _Entry:
         entry = self._cache.get(account_id)

@@ -22,11 +22,12 @@ from strongroom.policy import Decision, PolicySet, Request, Subject, decide, rol
 class PolicySets(Protocol):
     """Where compiled policy sets come from (the LocalAuthorizer, with its cache)."""
 
-    def policy_set(self, account_id: str) -> PolicySet: ...
-
-    def memberships(self, account_id: str) -> MembershipSnapshot:
-        """The account's access-group memberships, cached with its policy set."""
+    def access_of(self, account_id: str) -> tuple[PolicySet, MembershipSnapshot]:
+        """The account's compiled policies and access-group memberships, of one revision."""
         ...
+
+
+Access = tuple[PolicySet, MembershipSnapshot]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +65,20 @@ class DecisionPoint:
 
     def decide(self, questions: Sequence[Question]) -> list[Decision]:
         """One decision per question, in order. A batch reads each account's set once."""
-        sets: dict[str, PolicySet] = {}
+        sets: dict[str, Access] = {}
         now = self.clock.now()
         return [self._decide(q, now, sets) for q in questions]
 
     def roles(self, questions: Sequence[Question]) -> list[list[RoleGrant]]:
-        sets: dict[str, PolicySet] = {}
+        sets: dict[str, Access] = {}
         now = self.clock.now()
         return [self._roles(q, now, sets) for q in questions]
 
-    def _policy_set(self, account: str, sets: dict[str, PolicySet]) -> PolicySet:
+    def _access(self, account: str, sets: dict[str, Access]) -> Access:
+        """One revision of an account's policies and memberships for the whole batch."""
         found = sets.get(account)
         if found is None:
-            found = sets[account] = self.policy_sets.policy_set(account)
+            found = sets[account] = self.policy_sets.access_of(account)
         return found
 
     def _unanswerable(self, question: Question, now: datetime) -> str | None:
@@ -92,12 +94,11 @@ class DecisionPoint:
             return "the subject's access token has expired"
         return None
 
-    def _request(self, question: Question, now: datetime) -> Request:
+    def _request(self, question: Question, now: datetime, snapshot: MembershipSnapshot) -> Request:
         subject = question.subject
         moment = question.time or now
         if subject.iam_id and not subject.access_groups:
             # A user, service ID or profile: its access groups' policies apply to it too.
-            snapshot = self.policy_sets.memberships(question.resource["accountId"])
             subject = replace(subject, access_groups=snapshot.groups_of(subject.iam_id, moment))
         return Request(
             subject=subject,
@@ -106,25 +107,23 @@ class DecisionPoint:
             time=moment,
         )
 
-    def _decide(self, question: Question, now: datetime, sets: dict[str, PolicySet]) -> Decision:
+    def _decide(self, question: Question, now: datetime, sets: dict[str, Access]) -> Decision:
         refused = self._unanswerable(question, now)
         if refused is not None:
             return Decision(False, (), refused)
-        policy_set = self._policy_set(question.resource["accountId"], sets)
+        policy_set, snapshot = self._access(question.resource["accountId"], sets)
         if not policy_set.catalog.knows_action(question.action):
             # Spec §12 does not say what IBM answers for an unregistered action. A denial keeps
             # the rule "any permit permits, else deny" with no exception, and one odd item does
             # not fail a batch; the reason spares a caller hunting through its policies.
             return Decision(False, (), f"no catalog defines the action `{question.action}`")
-        return decide(self._request(question, now), policy_set)
+        return decide(self._request(question, now, snapshot), policy_set)
 
-    def _roles(
-        self, question: Question, now: datetime, sets: dict[str, PolicySet]
-    ) -> list[RoleGrant]:
+    def _roles(self, question: Question, now: datetime, sets: dict[str, Access]) -> list[RoleGrant]:
         if self._unanswerable(question, now) is not None:
             return []
-        policy_set = self._policy_set(question.resource["accountId"], sets)
-        held = roles_held(self._request(question, now), policy_set)
+        policy_set, snapshot = self._access(question.resource["accountId"], sets)
+        held = roles_held(self._request(question, now, snapshot), policy_set)
         return grants_on(policy_set, question.resource.get("serviceName", ""), held)
 
 
