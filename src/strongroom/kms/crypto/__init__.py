@@ -1,0 +1,1 @@
+"""Where key material lives: the CryptoBackend seam (software now, PKCS#11 later)."""
