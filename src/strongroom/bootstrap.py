@@ -28,6 +28,9 @@ from strongroom.identity.profiles import ProfileHook, ProfileService
 from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import AccountHook, IdentityService
 from strongroom.identity.users import UserService
+from strongroom.kms.crypto.software import SoftwareBackend
+from strongroom.kms.keys import KmsKeyService
+from strongroom.kms.wrapping import WrapService
 from strongroom.policy import load_catalog
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
@@ -62,8 +65,13 @@ class Runtime:
         self.database.dispose()
 
 
-def build(settings: Settings, clock: Clock | None = None) -> Runtime:
+def build(
+    settings: Settings, clock: Clock | None = None, kms_clock: Clock | None = None
+) -> Runtime:
+    """`kms_clock`: the clock of the key-management timing rules alone (spec kms-api.md §2.2),
+    so a test can move key lifecycles by hours while tokens keep real time."""
     clock = clock or SystemClock()
+    kms_clock = kms_clock or clock
     configured = settings.root_key.get_secret_value() if settings.root_key else None
     try:
         root = rootkey.load_or_create(settings.resolved_root_key_file(), configured)
@@ -159,6 +167,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             remove_keys=keys.remove_all_in,
             on_change=authorizer.invalidate,
         )
+        # Key management (spec kms-api.md): key material sealed under per-instance master
+        # keys, which the server root key seals. The software backend is not an HSM.
+        backend = SoftwareBackend(root)
         container = Container(
             settings=settings,
             identity=identity,
@@ -193,6 +204,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
             instances=instances,
             keys=keys,
             reclamations=ReclamationService(uow, clock),
+            kms_clock=kms_clock,
+            kms_keys=KmsKeyService(uow, kms_clock, backend),
+            kms_wrap=WrapService(uow, kms_clock, backend),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

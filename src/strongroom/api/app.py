@@ -7,12 +7,14 @@ from fastapi import FastAPI
 from strongroom import __version__
 from strongroom.api import errors
 from strongroom.api.container import Container
+from strongroom.api.kms_action_form import ActionForm
 from strongroom.api.middleware import RequestContext
 from strongroom.api.routers import (
     access_settings,
     apikeys,
     authz,
     health,
+    kms_keys,
     policies,
     profiles,
     resource_groups,
@@ -50,5 +52,8 @@ def create_app(container: Container) -> FastAPI:
     # Resource Controller (spec §8)
     for module in (resource_instances, resource_keys):
         app.include_router(module.router)
+    # Key management (spec kms-api.md §3)
+    app.include_router(kms_keys.router)
+    app.add_middleware(ActionForm)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

@@ -10,12 +10,15 @@ from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
 from strongroom.access.settings import AccessSettingsService
 from strongroom.authz import Authorizer
+from strongroom.clock import Clock
 from strongroom.config import Settings
 from strongroom.identity.account_settings import AccountSettingsService
 from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
+from strongroom.kms.keys import KmsKeyService
+from strongroom.kms.wrapping import WrapService
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
 from strongroom.resources.groups import ResourceGroupService
@@ -54,3 +57,7 @@ class Container:
     instances: InstanceService  # /v2/resource_instances
     keys: KeyService  # /v2/resource_keys
     reclamations: ReclamationService  # /v1/reclamations
+    # Key management (spec kms-api.md): /api/v2/keys...
+    kms_clock: Clock  # the timing rules' clock (bootstrap.build: tests move it alone)
+    kms_keys: KmsKeyService
+    kms_wrap: WrapService

@@ -22,6 +22,7 @@ class LiveServer:
     data_dir: Path
     database_url: str | None = None
     clock: Clock | None = None
+    kms_clock: Clock | None = None  # the key lifecycle's clock alone (bootstrap.build)
     settings_overrides: dict[str, Any] = field(default_factory=dict)
     apikey: str = field(default_factory=lambda: "test-" + secrets.token_urlsafe(32))
 
@@ -39,7 +40,7 @@ class LiveServer:
             bootstrap_apikey=self.apikey,
             **self.settings_overrides,
         )
-        self.runtime = bootstrap.build(self.settings, self.clock)
+        self.runtime = bootstrap.build(self.settings, self.clock, self.kms_clock)
         first = self.runtime.first_start
         if first is None:
             raise RuntimeError("a LiveServer needs an empty database")
