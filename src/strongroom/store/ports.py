@@ -33,6 +33,16 @@ from strongroom.resources.enterprise_models import (
 )
 from strongroom.resources.instance_models import Instance, Reclamation, ResourceKey
 from strongroom.resources.models import ResourceGroup
+from strongroom.store.kms_ports import (
+    AliasRepo,
+    ImportTokenRepo,
+    InstancePolicyRepo,
+    KeyRingRepo,
+    KeyVersionRepo,
+    KmsInstanceRepo,
+    KmsKeyRepo,
+    RegistrationRepo,
+)
 
 T = TypeVar("T")
 
@@ -563,6 +573,24 @@ class UnitOfWork(Protocol):
 
     @property
     def access_settings(self) -> AccessSettingsRepo: ...
+
+    # key management (spec kms-api.md; store/kms_ports.py)
+    @property
+    def kms_instances(self) -> KmsInstanceRepo: ...
+    @property
+    def kms_keys(self) -> KmsKeyRepo: ...
+    @property
+    def key_versions(self) -> KeyVersionRepo: ...
+    @property
+    def key_rings(self) -> KeyRingRepo: ...
+    @property
+    def key_aliases(self) -> AliasRepo: ...
+    @property
+    def instance_policies(self) -> InstancePolicyRepo: ...
+    @property
+    def import_tokens(self) -> ImportTokenRepo: ...
+    @property
+    def registrations(self) -> RegistrationRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

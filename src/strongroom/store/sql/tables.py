@@ -591,3 +591,155 @@ access_management_settings = sa.Table(
     sa.Column("last_modified_at", UTCDateTime(), nullable=False),
     sa.Column("last_modified_by_id", sa.String(128), nullable=False),
 )
+
+
+# -- key management (spec kms-api.md §2-§3; migration 0010) -------------------------------------
+
+# No foreign key to `accounts` or `resource_instances`: the KMS sees IAM only through the
+# Authorizer, and may run beside a remote IAM whose accounts are not in this database.
+kms_instances = sa.Table(
+    "kms_instances",
+    metadata,
+    sa.Column("instance_id", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(32), nullable=False),
+    sa.Column("service", sa.String(16), nullable=False),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("master_key", sa.LargeBinary(), nullable=False),  # sealed by the root key
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# `key_ring_id` is not a foreign key: the `default` ring is implicit (never stored).
+kms_keys = sa.Table(
+    "kms_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "instance_id", sa.String(64), sa.ForeignKey("kms_instances.instance_id"), nullable=False
+    ),
+    sa.Column("account_id", sa.String(32), nullable=False),
+    sa.Column("service", sa.String(16), nullable=False),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("tags", sa.JSON(), nullable=False),
+    sa.Column("extractable", sa.Boolean(), nullable=False),
+    sa.Column("imported", sa.Boolean(), nullable=False),
+    sa.Column("imported_with_token", sa.Boolean(), nullable=False),
+    sa.Column("key_ring_id", sa.String(255), nullable=False),
+    sa.Column("state", sa.Integer(), nullable=False),  # KeyState (NIST numbering, spec §2.2)
+    sa.Column("nonactive_state_reason", sa.Integer(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("last_update_at", UTCDateTime(), nullable=True),
+    sa.Column("last_rotate_at", UTCDateTime(), nullable=True),
+    sa.Column("last_action_at", UTCDateTime(), nullable=False),
+    sa.Column("last_sync_at", UTCDateTime(), nullable=True),
+    sa.Column("expiration_date", UTCDateTime(), nullable=True),
+    sa.Column("version_id", sa.String(64), nullable=False),
+    sa.Column("version_created_at", UTCDateTime(), nullable=False),
+    # Dual authorization (spec §3.3): who set the key for deletion, and until when.
+    sa.Column("dual_auth_enabled", sa.Boolean(), nullable=False),
+    sa.Column("dual_auth_set_at", UTCDateTime(), nullable=True),
+    sa.Column("dual_auth_set_by", sa.String(128), nullable=True),
+    sa.Column("dual_auth_expires_at", UTCDateTime(), nullable=True),
+    # Key policies by kind (spec §3.6): {kind: {id, data, created, updated}}.
+    sa.Column("policies", sa.JSON(), nullable=False),
+    sa.Column("deleted_at", UTCDateTime(), nullable=True),
+    sa.Column("deleted_by", sa.String(128), nullable=True),
+    sa.Column("restored_at", UTCDateTime(), nullable=True),
+    sa.Column("restored_by", sa.String(128), nullable=True),
+    # What an alias's foreign key names, so an alias can only point at a key of its own instance.
+    sa.UniqueConstraint("instance_id", "id", name="uq_kms_keys_instance_id_id"),
+    # Lists read one instance's keys, often of some states only.
+    sa.Index("ix_kms_keys_instance_id_state", "instance_id", "state"),
+    # The purge and expiry sweeps read across instances by these times.
+    sa.Index("ix_kms_keys_deleted_at", "deleted_at"),
+    sa.Index("ix_kms_keys_expiration_date", "expiration_date"),
+)
+
+# The unique (key_id, seq) index is the one `newest` and the newest-first pages read: a key
+# rotated 10,000 times still finds its newest version with one index probe.
+kms_key_versions = sa.Table(
+    "kms_key_versions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(64), sa.ForeignKey("kms_keys.id"), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("material", sa.LargeBinary(), nullable=False),  # sealed under the master key
+    sa.UniqueConstraint("key_id", "seq", name="uq_kms_key_versions_key_id_seq"),
+)
+
+kms_key_rings = sa.Table(
+    "kms_key_rings",
+    metadata,
+    sa.Column("instance_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("created_at", UTCDateTime(), nullable=True),
+    sa.Column("created_by", sa.String(128), nullable=True),
+)
+
+kms_aliases = sa.Table(
+    "kms_aliases",
+    metadata,
+    sa.Column("instance_id", sa.String(64), primary_key=True),
+    sa.Column("alias", sa.String(255), primary_key=True),  # case-sensitive (spec §3.9)
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    # The key's own instance; the index below also serves this key's check when a key is purged.
+    sa.ForeignKeyConstraint(
+        ["instance_id", "key_id"],
+        ["kms_keys.instance_id", "kms_keys.id"],
+        name="fk_kms_aliases_instance_id_kms_keys",
+    ),
+    sa.Index("ix_kms_aliases_instance_id_key_id", "instance_id", "key_id"),
+)
+
+kms_instance_policies = sa.Table(
+    "kms_instance_policies",
+    metadata,
+    sa.Column("instance_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("enabled", sa.Boolean(), nullable=False),
+    sa.Column("attributes", sa.JSON(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+)
+
+# One token per instance (spec §3.7): a new one replaces the row.
+kms_import_tokens = sa.Table(
+    "kms_import_tokens",
+    metadata,
+    sa.Column("instance_id", sa.String(64), primary_key=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("max_retrievals", sa.Integer(), nullable=False),
+    sa.Column("remaining_retrievals", sa.Integer(), nullable=False),
+    sa.Column("public_key_pem", sa.LargeBinary(), nullable=False),
+    sa.Column("private_key", sa.LargeBinary(), nullable=False),  # sealed under the master key
+    sa.Column("nonce", sa.LargeBinary(), nullable=False),
+)
+
+kms_registrations = sa.Table(
+    "kms_registrations",
+    metadata,
+    sa.Column("key_id", sa.String(64), sa.ForeignKey("kms_keys.id"), primary_key=True),
+    sa.Column("resource_crn", sa.String(1024), primary_key=True),
+    sa.Column("instance_id", sa.String(64), nullable=False, index=True),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("prevent_key_deletion", sa.Boolean(), nullable=False),
+    # `registrationMetadata` (spec §3.8): visible to services only.
+    sa.Column("registration_metadata", sa.Text(), nullable=False),
+    sa.Column("key_version_id", sa.String(64), nullable=False),
+    sa.Column("key_version_created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+)
+
+# -- end key management -------------------------------------------------------------------------

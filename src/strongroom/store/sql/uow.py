@@ -19,6 +19,8 @@ from strongroom.store.sql import (
     enterprise_repos,
     group_repos,
     instance_repos,
+    kms_key_repos,
+    kms_repos,
     profile_repos,
     repos,
     resource_repos,
@@ -64,6 +66,15 @@ class SqlUnitOfWork:
     resource_instances: instance_repos.SqlInstances
     resource_keys: instance_repos.SqlResourceKeys
     reclamations: instance_repos.SqlReclamations
+    # key management (spec kms-api.md)
+    kms_instances: kms_repos.SqlKmsInstances
+    kms_keys: kms_key_repos.SqlKmsKeys
+    key_versions: kms_key_repos.SqlKeyVersions
+    key_rings: kms_repos.SqlKeyRings
+    key_aliases: kms_key_repos.SqlAliases
+    instance_policies: kms_repos.SqlInstancePolicies
+    import_tokens: kms_repos.SqlImportTokens
+    registrations: kms_key_repos.SqlRegistrations
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -132,6 +143,15 @@ class SqlUnitOfWork:
         self.resource_instances = instance_repos.SqlInstances(conn)
         self.resource_keys = instance_repos.SqlResourceKeys(conn)
         self.reclamations = instance_repos.SqlReclamations(conn)
+        # key management (spec kms-api.md)
+        self.kms_instances = kms_repos.SqlKmsInstances(conn)
+        self.kms_keys = kms_key_repos.SqlKmsKeys(conn)
+        self.key_versions = kms_key_repos.SqlKeyVersions(conn)
+        self.key_rings = kms_repos.SqlKeyRings(conn)
+        self.key_aliases = kms_key_repos.SqlAliases(conn)
+        self.instance_policies = kms_repos.SqlInstancePolicies(conn)
+        self.import_tokens = kms_repos.SqlImportTokens(conn)
+        self.registrations = kms_key_repos.SqlRegistrations(conn)
 
     def __exit__(
         self,
