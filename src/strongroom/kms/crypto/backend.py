@@ -10,7 +10,11 @@ never leaves it. Standard keys are the one exception, and reading one is an expl
 (`export`), made only for `GET /keys/{id}` by a caller with `secrets.read`.
 
 `context` binds a sealed blob to what it belongs to (instance id, key id, version id), so a blob
-copied to another row does not open.
+copied to another row does not open. It is built by `context.py` (its first field is the
+instance id, which also opens the instance's master key).
+
+Errors: CiphertextError when a client's wrapped value does not open (the client's fault);
+SealedBlobError when a stored blob does not (the server's).
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from typing import Protocol
 
 class CiphertextError(ValueError):
     """A wrapped value does not open: corrupt, from another key or version, or wrong AAD."""
+
+
+class SealedBlobError(RuntimeError):
+    """A stored sealed blob (master key, key material, transport private key) does not open:
+    corrupt storage, another server root key, or a blob moved to another row or instance. The
+    server's fault, never the client's, unlike CiphertextError."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""The key management service's cryptography: backend, ciphertext format, import tokens."""
