@@ -18,8 +18,9 @@ from strongroom.authz import Guard
 from strongroom.clock import Clock
 from strongroom.kms import lifecycle
 from strongroom.kms.crypto.backend import CryptoBackend
+from strongroom.kms.crypto.context import version_context
 from strongroom.kms.errors import KmsError
-from strongroom.kms.fields import NewKey, parse_new_key
+from strongroom.kms.new_key import NewKey, parse_new_key
 from strongroom.kms.models import Alias, DualAuth, Key, KeyState, KeyVersion, Stamp
 from strongroom.kms.scope import DEFAULT_RING, Scope, open_scope, require
 from strongroom.store.kms_ports import KmsKeyQuery
@@ -104,7 +105,7 @@ class KeyLoader:
 
 def context(scope: Scope, key_id: str, version_id: str) -> bytes:
     """What a sealed version is bound to: a blob moved to another row does not open."""
-    return f"kms-key-version\x00{scope.id}\x00{key_id}\x00{version_id}".encode()
+    return version_context(scope.id, key_id, version_id)
 
 
 class KmsKeyService:

@@ -22,7 +22,7 @@ from strongroom.kms import lifecycle
 from strongroom.kms.crypto import ciphertext
 from strongroom.kms.crypto.backend import CiphertextError, CryptoBackend
 from strongroom.kms.errors import KmsError
-from strongroom.kms.fields import decode_b64, field_error
+from strongroom.kms.new_key import decode_b64, field_error
 from strongroom.kms.keys import KeyLoader, context
 from strongroom.kms.models import Key, KeyVersion
 from strongroom.kms.scope import Scope
@@ -108,7 +108,7 @@ class WrapService:
                     context(scope, key.id, version.id),
                     version.material,
                     wrapped,
-                    ciphertext.bind_aad(key.id, version.id, aad),
+                    ciphertext.wrap_aad(key.id, version.id, aad),
                 )
             except CiphertextError as exc:
                 raise _unprocessable(key, what) from exc
@@ -140,7 +140,7 @@ class WrapService:
             context(scope, key.id, version.id),
             version.material,
             plaintext,
-            ciphertext.bind_aad(key.id, version.id, aad),
+            ciphertext.wrap_aad(key.id, version.id, aad),
         )
         return ciphertext.encode(version.id, wrapped)
 
