@@ -3,6 +3,8 @@
 - Token endpoint: `{"context": {...}, "errorCode": "BXNIM…", "errorMessage": "…"}`.
 - IAM Identity (`/v1/apikeys`, `/v1/serviceids`, `/v1/profiles`): `{context, status_code
   (string), errors: [{code, message_code, message, details}], trace}`.
+- Key management (`/api/v2/...`): Key Protect's `{metadata, resources: [{errorMsg, reasons}]}`
+  with its reason codes (spec kms-api.md §1.5), built in api/kms_errors.py.
 - Everything else: `{"trace", "errors": [{"code", "message", "more_info"}], "status_code"}`.
   Policy Management (`/v1/policies`, `/v2/policies`, `/v2/roles`) uses this shape with its own
   codes: `invalid_body`, `insufficent_permissions` (sic), `policy_not_found`, ... (spec §2.7).
@@ -21,6 +23,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from strongroom.api import kms_errors
+from strongroom.api.kms_wire import is_kms_path
 from strongroom.errors import (
     Conflict,
     Forbidden,
@@ -122,6 +126,30 @@ def respond(
     )
 
 
+def edge_envelope(
+    method: str, path: str, trace: str, status: int, code: str, message: str
+) -> dict[str, Any]:
+    """The body of a refusal api/middleware.py makes before the app runs."""
+    if is_kms_path(path):
+        return kms_errors.edge(method, path, status, message)
+    return {
+        "trace": trace,
+        "errors": [{"code": code, "message": message, "more_info": "docs/user-guide.md#errors"}],
+        "status_code": status,
+    }
+
+
+def trace_headers(request: Request) -> dict[str, str]:
+    """What api/middleware.py adds to every answer, for the one it never sees: a 500 is sent by
+    Starlette's outermost middleware, outside ours."""
+    trace = trace_of(request)
+    headers = {"transaction-id": trace, "x-global-transaction-id": trace}
+    correlation = getattr(request.state, "correlation_id", None)
+    if correlation:
+        headers["correlation-id"] = correlation
+    return headers
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "the request body"
@@ -134,10 +162,25 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"`{where}`: {detail[:1].lower()}{detail[1:]}"
 
 
+def _internal_error(
+    request: Request, exc: Exception, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    log.error("unhandled error; trace %s", trace_of(request), exc_info=exc)
+    if is_kms_path(request.url.path):
+        return kms_errors.unexpected(request, trace_of(request), headers)
+    message = f"internal error; quote trace `{trace_of(request)}`"
+    return respond(request, 500, "internal_error", message, headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(StrongroomError)
     async def _domain(request: Request, exc: StrongroomError) -> JSONResponse:
         status = status_of(exc)
+        if is_kms_path(request.url.path):
+            answer = kms_errors.domain(request, exc, status)
+            if answer is None:  # a KmsError whose code kms_errors.REASON_STATUS lacks
+                return _internal_error(request, exc)
+            return answer
         headers = (
             {"ibm-cloud-service-name": "iam-identity"} if isinstance(exc, TokenGrantError) else None
         )
@@ -147,11 +190,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if is_kms_path(request.url.path):
+            first = exc.errors()[0] if exc.errors() else {}
+            loc = [str(p) for p in first.get("loc", ())]
+            where, name = (loc[0], loc[-1]) if len(loc) > 1 else ("body", "")
+            return kms_errors.validation(request, where, name, _validation_message(exc))
         return respond(request, 400, "invalid_body", _validation_message(exc))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         status = exc.status_code
+        if is_kms_path(request.url.path):
+            return kms_errors.http(request, status, dict(exc.headers or {}))
         message = str(exc.detail) if exc.detail else "request refused"
         if status == 404:
             message = f"no route `{request.method} {request.url.path}`"
@@ -163,7 +213,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error; trace %s", trace_of(request))
-        return respond(
-            request, 500, "internal_error", f"internal error; quote trace `{trace_of(request)}`"
-        )
+        return _internal_error(request, exc, trace_headers(request))

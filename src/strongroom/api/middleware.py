@@ -1,5 +1,6 @@
 """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on every request):
-a transaction id on every request and response, and the request body size cap."""
+a transaction id on every request and response, Key Protect's `Correlation-Id` on key management
+answers, and the request body size cap."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongroom.api.errors import edge_envelope
+from strongroom.api.kms_wire import is_kms_path
+
 TRACE_HEADERS = (b"transaction-id", b"x-global-transaction-id", b"x-request-id")
+# spec kms-api.md §1.2: go always sends `correlation-id`, py3 `Correlation-Id` when asked and
+# always `X-Correlation-ID` and `X-Request-Id`. The answer echoes the first one present.
+CORRELATION_HEADERS = (b"correlation-id", b"x-correlation-id", b"x-request-id")
+
+
+def _first(headers: dict[bytes, bytes], names: tuple[bytes, ...]) -> str | None:
+    return next((headers[h].decode("latin-1")[:128] for h in names if h in headers), None)
 
 
 class RequestContext:
@@ -22,21 +33,24 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        trace = next(
-            (headers[h].decode("latin-1")[:128] for h in TRACE_HEADERS if h in headers),
-            f"strongroom-{uuid.uuid4().hex}",
+        state = scope.setdefault("state", {})
+        kms = is_kms_path(scope["path"])
+        # A key management call without a transaction id is traced by its correlation id, so
+        # the id a go client prints in its errors finds the server's log lines.
+        trace = (
+            _first(headers, TRACE_HEADERS + CORRELATION_HEADERS if kms else TRACE_HEADERS)
+            or f"strongroom-{uuid.uuid4().hex}"
         )
-        scope.setdefault("state", {})["trace"] = trace
+        state["trace"] = trace
         trace_bytes = trace.encode("latin-1")
+        added = [(b"transaction-id", trace_bytes), (b"x-global-transaction-id", trace_bytes)]
+        if kms:
+            state["correlation_id"] = _first(headers, CORRELATION_HEADERS) or trace
+            added.append((b"correlation-id", state["correlation_id"].encode("latin-1")))
 
         async def send_with_trace(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (b"transaction-id", trace_bytes),
-                    (b"x-global-transaction-id", trace_bytes),
-                ]
+                message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
         # PostgreSQL text cannot hold NUL; refusing it here keeps both backends alike.
@@ -76,15 +90,9 @@ class RequestContext:
 async def _refuse(
     scope: Scope, send: Any, trace: str, status: int, code: str, message: str
 ) -> None:
-    """An error answered before the app runs, in the same envelope api/errors.py uses."""
+    """An error answered before the app runs, in the envelope api/errors.py gives its path."""
     body = json.dumps(
-        {
-            "trace": trace,
-            "errors": [
-                {"code": code, "message": message, "more_info": "docs/user-guide.md#errors"}
-            ],
-            "status_code": status,
-        }
+        edge_envelope(scope["method"], scope["path"], trace, status, code, message)
     ).encode()
     await send(
         {
