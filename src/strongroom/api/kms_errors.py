@@ -72,6 +72,18 @@ REASON_STATUS: dict[str, int] = {
     "KEY_VERSION_INVALID": 422,
     "INVALID_SIG_EXP_ERR": 422,
     "INCOMPLETE_METADATA_ERR": 500,
+    # Key rings, aliases, import tokens and registrations: cases §1.5 lists no code for; the
+    # names follow its pattern (`<OBJECT>_<PROBLEM>_ERR`).
+    "KEY_RING_NOT_FOUND_ERR": 404,
+    "KEY_RING_NOT_EMPTY_ERR": 409,
+    "KEY_RING_ALREADY_EXISTS_ERR": 409,
+    "KEY_RING_QUOTA_ERR": 400,
+    "KEY_ALIAS_NOT_UNIQUE_ERR": 409,
+    "KEY_ALIAS_QUOTA_ERR": 400,
+    "KEY_ALIAS_NOT_FOUND_ERR": 404,
+    "IMPORT_TOKEN_NOT_FOUND_ERR": 404,
+    "REGISTRATION_NOT_FOUND_ERR": 404,
+    "REGISTRATION_ALREADY_EXISTS_ERR": 409,
     # Ours, for situations §1.5 gives no code: a body over the size cap, a route or method
     # this server does not serve, and a fault of the server itself.
     "BODY_TOO_LARGE_ERR": 413,

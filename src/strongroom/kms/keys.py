@@ -16,7 +16,8 @@ from typing import Any
 from strongroom import ids
 from strongroom.authz import Guard
 from strongroom.clock import Clock
-from strongroom.kms import lifecycle
+from strongroom.kms import lifecycle, listing
+from strongroom.kms.listing import KeyListQuery
 from strongroom.kms.crypto.backend import CryptoBackend
 from strongroom.kms.crypto.context import version_context
 from strongroom.kms.errors import KmsError
@@ -25,11 +26,6 @@ from strongroom.kms.models import Alias, DualAuth, Key, KeyState, KeyVersion, St
 from strongroom.kms.scope import DEFAULT_RING, Scope, open_scope, require
 from strongroom.store.kms_ports import KmsKeyQuery
 from strongroom.store.ports import UnitOfWork, UnitOfWorkFactory
-
-LISTED_BY_DEFAULT = frozenset(
-    {KeyState.PRE_ACTIVATION, KeyState.ACTIVE, KeyState.SUSPENDED, KeyState.DEACTIVATED}
-)
-
 
 @dataclass(frozen=True, slots=True)
 class KeyView:
@@ -45,6 +41,7 @@ class KeyView:
 class KeyPage:
     keys: Sequence[KeyView]
     total: int
+    metadata: Mapping[str, Any]  # `searchQuery` and `incompleteSearch` when `search` was used
 
 
 # Bootstrap's hook for what instance policies decide about a new key (kms/instance_policies):
@@ -221,31 +218,44 @@ class KmsKeyService:
             found = list(uow.key_versions.list(key.id, offset, limit))
             return found, uow.key_versions.count(key.id)
 
-    def list(
-        self,
-        guard: Guard,
-        instance_id: str,
-        *,
-        states: frozenset[KeyState] | None,
-        extractable: bool | None,
-        ring: str | None,
-    ) -> list[KeyView]:
-        """The keys the caller may list: all of the instance's with `secrets.list` on the
-        instance, else those of the rings it holds that action on (spec §3.2: keys seen only
-        through key-level grants are not listed)."""
-        now = self._clock.now()
+    def list_page(
+        self, guard: Guard, instance_id: str, query: KeyListQuery, ring: str | None
+    ) -> KeyPage:
+        """`GET /keys` (spec §3.2): selected, searched, sorted and paged."""
         with self._uow() as uow:
             scope = self._load.scope(uow, guard, instance_id)
-            query = KmsKeyQuery(scope.id, None, extractable, ring)
-            keys = [
-                k
-                for k in (lifecycle.effective(k, now) for k in uow.kms_keys.list(query))
-                if not lifecycle.purge_due(k, now)
-                and k.state in (states if states is not None else LISTED_BY_DEFAULT)
-            ]
-            keys = self._listable(guard, scope, keys, ring)
+            keys = self._visible(uow, guard, scope, ring)
             by_key = uow.key_aliases.of_keys(scope.id, [k.id for k in keys])
-        return [KeyView(k, tuple(a.alias for a in by_key.get(k.id, ()))) for k in keys]
+            aliases = {k: [a.alias for a in found] for k, found in by_key.items()}
+        result = listing.apply(query, keys, aliases)
+        metadata: dict[str, Any] = {}
+        if result.search is not None:
+            metadata["searchQuery"] = result.search.metadata()
+            metadata["incompleteSearch"] = result.incomplete_search
+        views = [KeyView(k, tuple(aliases.get(k.id, ()))) for k in result.keys]
+        return KeyPage(views, result.total, metadata)
+
+    def total(self, guard: Guard, instance_id: str, query: KeyListQuery, ring: str | None) -> int:
+        """`HEAD /keys`: how many keys `state`, `extractable` and `filter` select."""
+        with self._uow() as uow:
+            scope = self._load.scope(uow, guard, instance_id)
+            keys = self._visible(uow, guard, scope, ring)
+        return sum(1 for key in keys if query.selection.matches(key))
+
+    def _visible(self, uow: UnitOfWork, guard: Guard, scope: Scope, ring: str | None) -> list[Key]:
+        """The keys the caller may list, in every state: all of the instance's with
+        `secrets.list` on the instance, else those of the rings it holds that action on
+        (spec §3.2: keys seen only through key-level grants are not listed)."""
+        now = self._clock.now()
+        keys = [
+            k
+            for k in (
+                lifecycle.effective(k, now)
+                for k in uow.kms_keys.list(KmsKeyQuery(scope.id, key_ring_id=ring))
+            )
+            if not lifecycle.purge_due(k, now)
+        ]
+        return self._listable(guard, scope, keys, ring)
 
     def _listable(self, guard: Guard, scope: Scope, keys: list[Key], ring: str | None) -> list[Key]:
         try:

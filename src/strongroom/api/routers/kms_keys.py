@@ -17,7 +17,7 @@ from strongroom.api.actions import iam_action
 from strongroom.api.deps import CurrentGuard, Services
 from strongroom.api.kms_wire import (
     InstanceId,
-    KeyRingHeader,
+    KeyRingHint,
     collection,
     kms_json,
     prefer,
@@ -60,7 +60,7 @@ async def create_key(
     guard: CurrentGuard,
     services: Services,
     instance: InstanceId,
-    ring: KeyRingHeader,
+    ring: KeyRingHint,
 ) -> Response:
     (resource,) = read_envelope(await request.body(), collection_type=KEY_TYPE)
     view = await run_in_threadpool(services.kms_keys.create, guard, instance, resource, ring)
@@ -73,7 +73,7 @@ def list_keys(
     guard: CurrentGuard,
     services: Services,
     instance: InstanceId,
-    ring: KeyRingHeader,
+    ring: KeyRingHint,
 ) -> Response:
     query = parse_list_query(request.query_params)
     page = services.kms_keys.list_page(guard, instance, query, ring)
@@ -89,7 +89,7 @@ def key_total(
     guard: CurrentGuard,
     services: Services,
     instance: InstanceId,
-    ring: KeyRingHeader,
+    ring: KeyRingHint,
 ) -> Response:
     query = parse_list_query(request.query_params)
     total = services.kms_keys.total(guard, instance, query, ring)
