@@ -289,7 +289,7 @@ def test_an_unexpected_exception_is_500_internal_server_err_with_the_trace(
     [
         ("GET", "/api/v2/nothing-here"),
         ("GET", "/api/v2"),
-        ("DELETE", "/api/v2/keys/0f5a9e4c-1d2b-4c3a-9e8f-7a6b5c4d3e2f"),
+        ("PUT", "/api/v2/keys/0f5a9e4c-1d2b-4c3a-9e8f-7a6b5c4d3e2f"),  # no such method
         ("PUT", f"{PROBE}/keys"),  # the path exists, the method does not
         ("PATCH", f"{PROBE}/list"),
     ],

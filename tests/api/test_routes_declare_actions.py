@@ -234,7 +234,38 @@ def _resource_world(client: InProcessClient, headers: dict[str, str]) -> dict[st
     assert rkey.status_code == 201, rkey.text
     client.request("DELETE", f"/v2/resource_instances/{deleted['guid']}", headers=headers)
     reclamation = client.get("/v1/reclamations", headers=headers).json()["resources"][0]
-    return {"instance": kept, "rkey": rkey.json(), "reclamation": reclamation, "group": group}
+    # A Key Protect key in the kept instance (spec kms-api.md §3).
+    kms_headers = dict(headers, **{"Bluemix-Instance": kept["guid"]})
+    made = client.post("/api/v2/keys", json=_kms_envelope({"name": "root"}), headers=kms_headers)
+    assert made.status_code == 201, made.text
+    return {
+        "instance": kept,
+        "rkey": rkey.json(),
+        "reclamation": reclamation,
+        "group": group,
+        "kms_key": made.json()["resources"][0],
+    }
+
+
+def _kms_envelope(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"collectionType": "application/vnd.ibm.kms.key+json", "collectionTotal": 1},
+        "resources": [{"type": "application/vnd.ibm.kms.key+json", **resource}],
+    }
+
+
+def _kms_call(op: Operation, world: dict[str, Any]) -> tuple[str, Any] | None:
+    """Key Protect routes: the kept instance's key; a body each route accepts."""
+    if not op.path.startswith("/api/v2"):
+        return None
+    path = op.path.replace("{id}", world["kms_key"]["id"])
+    if op.path == "/api/v2/keys" and op.method == "POST":
+        return path, _kms_envelope({"name": "another"})
+    if op.method == "PATCH":
+        return path, {"keyRingID": "default"}
+    if op.path.endswith(("/unwrap", "/rewrap")):
+        return path, {"ciphertext": "opaque"}
+    return path, {} if op.method == "POST" else None
 
 
 def _resource_call(op: Operation, world: dict[str, Any]) -> tuple[str, Any] | None:
@@ -254,6 +285,11 @@ def _resource_call(op: Operation, world: dict[str, Any]) -> tuple[str, Any] | No
 def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
     """A plausible request for each guarded route, aimed at objects in the caller's own account."""
     headers = dict(world["headers"], **{"If-Match": "*", "IAM-ApiKey": world["key"]["apikey"]})
+    kms_call = _kms_call(op, world)
+    if kms_call is not None:  # Key Protect refuses an IAM denial with 401 (spec kms-api.md §1.5)
+        path, body = kms_call
+        headers["Bluemix-Instance"] = world["instance"]["guid"]
+        return {"method": op.method, "url": path, "json": body, "headers": headers}
     resource_call = _resource_call(op, world)
     if resource_call is not None:
         path, body = resource_call
@@ -306,7 +342,8 @@ def test_every_guarded_route_is_authorized_by_its_declared_action(world: dict[st
             assert response.status_code == 200 and response.json()["resources"] == []
             assert recorder.asked and set(recorder.asked) == {op.extra[ACTION_KEY]}
             continue
-        assert response.status_code in (403, 404), f"{op.method} {op.path}: {response.status_code}"
+        refused = (401,) if op.path.startswith("/api/v2") else (403, 404)
+        assert response.status_code in refused, f"{op.method} {op.path}: {response.status_code}"
         # Asked at least once, and only ever for its declared action (a list that shows only
         # what the caller may view asks once per candidate before it refuses).
         assert recorder.asked, f"{op.method} {op.path}: never asked"

@@ -44,6 +44,7 @@ class Kms:
 class Tenant:
     account_id: str
     apikey: str
+    owner: str  # the owner's iam_id
     instance: str  # the kms instance GUID (`Bluemix-Instance`)
     client: IbmKeyProtectApiV2
 
@@ -53,9 +54,11 @@ def kms(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     clock = FrozenClock(datetime.now(UTC))
     with ExitStack() as stack:
         server = start_server(
-            request.param, str(tmp_path_factory.mktemp(f"kms-{request.param}")), stack,
+            request.param,
+            str(tmp_path_factory.mktemp(f"kms-{request.param}")),
+            stack,
             kms_clock=clock,
-        )  # fmt: skip
+        )
         yield Kms(server, clock)
 
 
@@ -78,7 +81,7 @@ def new_tenant(server: LiveServer, service_plan: str = KMS_PLAN) -> Tenant:
     guid = rc.create_resource_instance(
         name=f"kp-{tag}", target="us-south", resource_group=group, resource_plan_id=service_plan
     ).get_result()["guid"]
-    return Tenant(made.account.id, apikey, guid, kp_client(server, apikey))
+    return Tenant(made.account.id, apikey, made.owner.iam_id, guid, kp_client(server, apikey))
 
 
 def envelope(resource: dict[str, Any], collection_type: str = KEY_TYPE) -> io.BytesIO:

@@ -38,17 +38,23 @@ def test_root_key_wraps_unwraps_and_rotates(kms: Kms) -> None:
     kp, inst = tenant.client, tenant.instance
     key = create_key(tenant, "app-root", description="for tests", extractable=False)
     assert key["type"] == KEY_TYPE and key["state"] == 1 and key["extractable"] is False
-    assert key["crn"] == f"crn:v1:bluemix:public:kms:us-south:a/{tenant.account_id}:{inst}:key:{key['id']}"
+    assert (
+        key["crn"]
+        == f"crn:v1:bluemix:public:kms:us-south:a/{tenant.account_id}:{inst}:key:{key['id']}"
+    )
     assert "payload" not in key and "lastRotateDate" not in key and "lastUpdateDate" not in key
     assert key["keyVersion"]["id"] == key["id"] and key["keyRingID"] == "default"
 
     dek = bytes(range(35))  # any length: IBM's own tests wrap 18 to 35 bytes
     wrapped = kp.wrap_key(
-        id=key["id"], bluemix_instance=inst,
+        id=key["id"],
+        bluemix_instance=inst,
         key_action_wrap_body=body({"plaintext": b64(dek), "aad": ["tenant-a", "disk-7"]}),
-    )  # fmt: skip
+    )
     assert wrapped.get_status_code() == 200
-    assert wrapped.get_headers()["content-type"].startswith("application/vnd.ibm.kms.key_action+json")
+    assert wrapped.get_headers()["content-type"].startswith(
+        "application/vnd.ibm.kms.key_action+json"
+    )
     first = result_json(wrapped)
     assert first["keyVersion"]["id"] == key["id"] and "plaintext" not in first
     # The ciphertext describes itself (spec §3.5) and holds no clear text.
@@ -56,55 +62,79 @@ def test_root_key_wraps_unwraps_and_rotates(kms: Kms) -> None:
     assert described["handle"] == key["id"] and described["version"] == "4.0.0"
     assert b64(dek) not in first["ciphertext"]
 
-    opened = result_json(kp.unwrap_key(
-        id=key["id"], bluemix_instance=inst,
-        key_action_unwrap_body=body({"ciphertext": first["ciphertext"], "aad": ["tenant-a", "disk-7"]}),
-    ))  # fmt: skip
+    opened = result_json(
+        kp.unwrap_key(
+            id=key["id"],
+            bluemix_instance=inst,
+            key_action_unwrap_body=body(
+                {"ciphertext": first["ciphertext"], "aad": ["tenant-a", "disk-7"]}
+            ),
+        )
+    )
     assert base64.b64decode(opened["plaintext"]) == dek and "rewrappedKeyVersion" not in opened
 
     for wrong in (["tenant-b", "disk-7"], ["tenant-a"], None):
         with pytest.raises(ApiException) as refused:
             kp.unwrap_key(
-                id=key["id"], bluemix_instance=inst,
+                id=key["id"],
+                bluemix_instance=inst,
                 key_action_unwrap_body=body({"ciphertext": first["ciphertext"], "aad": wrong}),
-            )  # fmt: skip
+            )
         assert refused.value.code == 422 and reason(refused.value) == "UNPROCESSABLE_CIPHERTEXT_ERR"
     tampered = dict(described, iv=b64(b"\x00" * 12))
     with pytest.raises(ApiException) as refused:
         kp.unwrap_key(
-            id=key["id"], bluemix_instance=inst,
-            key_action_unwrap_body=body({
-                "ciphertext": b64(json.dumps(tampered).encode()), "aad": ["tenant-a", "disk-7"]
-            }),
-        )  # fmt: skip
+            id=key["id"],
+            bluemix_instance=inst,
+            key_action_unwrap_body=body(
+                {"ciphertext": b64(json.dumps(tampered).encode()), "aad": ["tenant-a", "disk-7"]}
+            ),
+        )
     assert refused.value.code == 422
 
     rotated = kp.rotate_key(id=key["id"], bluemix_instance=inst, prefer="return=representation")
     assert rotated.get_status_code() == 204
     meta = result_json(kp.get_key_metadata(id=key["id"], bluemix_instance=inst))["resources"][0]
     assert meta["keyVersion"]["id"] != key["id"] and "lastRotateDate" in meta
-    versions = result_json(kp.get_key_versions(id=key["id"], bluemix_instance=inst, total_count=True))
+    versions = result_json(
+        kp.get_key_versions(id=key["id"], bluemix_instance=inst, total_count=True)
+    )
     assert [v["id"] for v in versions["resources"]] == [meta["keyVersion"]["id"], key["id"]]
     assert versions["metadata"]["totalCount"] == 2
 
     # A ciphertext of the old version still unwraps, and comes back under the new one.
-    again = result_json(kp.unwrap_key(
-        id=key["id"], bluemix_instance=inst,
-        key_action_unwrap_body=body({"ciphertext": first["ciphertext"], "aad": ["tenant-a", "disk-7"]}),
-    ))  # fmt: skip
+    again = result_json(
+        kp.unwrap_key(
+            id=key["id"],
+            bluemix_instance=inst,
+            key_action_unwrap_body=body(
+                {"ciphertext": first["ciphertext"], "aad": ["tenant-a", "disk-7"]}
+            ),
+        )
+    )
     assert base64.b64decode(again["plaintext"]) == dek
     assert again["keyVersion"]["id"] == key["id"]
     assert again["rewrappedKeyVersion"]["id"] == meta["keyVersion"]["id"]
-    rewrapped = result_json(kp.rewrap_key(
-        id=key["id"], bluemix_instance=inst,
-        key_action_rewrap_body=body({"ciphertext": first["ciphertext"], "aad": ["tenant-a", "disk-7"]}),
-    ))  # fmt: skip
+    rewrapped = result_json(
+        kp.rewrap_key(
+            id=key["id"],
+            bluemix_instance=inst,
+            key_action_rewrap_body=body(
+                {"ciphertext": first["ciphertext"], "aad": ["tenant-a", "disk-7"]}
+            ),
+        )
+    )
     assert "plaintext" not in rewrapped
     assert rewrapped["rewrappedKeyVersion"]["id"] == meta["keyVersion"]["id"]
-    latest = result_json(kp.unwrap_key(
-        id=key["id"], bluemix_instance=inst,
-        key_action_unwrap_body=body({"ciphertext": rewrapped["ciphertext"], "aad": ["tenant-a", "disk-7"]}),
-    ))  # fmt: skip
+    latest = result_json(
+        kp.unwrap_key(
+            id=key["id"],
+            bluemix_instance=inst,
+            key_action_unwrap_body=body(
+                {"ciphertext": rewrapped["ciphertext"], "aad": ["tenant-a", "disk-7"]}
+            ),
+        )
+    )
     assert base64.b64decode(latest["plaintext"]) == dek and "ciphertext" not in latest
 
     # One rotation an hour.
@@ -117,10 +147,13 @@ def test_root_key_wraps_unwraps_and_rotates(kms: Kms) -> None:
     dek2 = base64.b64decode(generated["plaintext"])
     assert len(dek2) == 32
     assert generated["keyVersion"]["id"] == meta["keyVersion"]["id"]
-    back = result_json(kp.unwrap_key(
-        id=key["id"], bluemix_instance=inst,
-        key_action_unwrap_body=body({"ciphertext": generated["ciphertext"]}),
-    ))  # fmt: skip
+    back = result_json(
+        kp.unwrap_key(
+            id=key["id"],
+            bluemix_instance=inst,
+            key_action_unwrap_body=body({"ciphertext": generated["ciphertext"]}),
+        )
+    )
     assert base64.b64decode(back["plaintext"]) == dek2
 
 
@@ -128,22 +161,28 @@ def test_a_ciphertext_opens_only_under_its_own_key(kms: Kms) -> None:
     tenant = new_tenant(kms.server)
     kp, inst = tenant.client, tenant.instance
     one, two = create_key(tenant, "one"), create_key(tenant, "two")
-    made = result_json(kp.wrap_key(
-        id=one["id"], bluemix_instance=inst, key_action_wrap_body=body({"plaintext": b64(b"x" * 32)})
-    ))  # fmt: skip
+    made = result_json(
+        kp.wrap_key(
+            id=one["id"],
+            bluemix_instance=inst,
+            key_action_wrap_body=body({"plaintext": b64(b"x" * 32)}),
+        )
+    )
     with pytest.raises(ApiException) as refused:
         kp.unwrap_key(
-            id=two["id"], bluemix_instance=inst,
+            id=two["id"],
+            bluemix_instance=inst,
             key_action_unwrap_body=body({"ciphertext": made["ciphertext"]}),
-        )  # fmt: skip
+        )
     assert refused.value.code == 422 and reason(refused.value) == "UNPROCESSABLE_CIPHERTEXT_ERR"
     # Another tenant cannot use it at all: the instance is not theirs.
     other = new_tenant(kms.server)
     with pytest.raises(ApiException) as refused:
         other.client.unwrap_key(
-            id=one["id"], bluemix_instance=inst,
+            id=one["id"],
+            bluemix_instance=inst,
             key_action_unwrap_body=body({"ciphertext": made["ciphertext"]}),
-        )  # fmt: skip
+        )
     assert refused.value.code == 401
 
 
@@ -210,8 +249,7 @@ def test_lifecycle_follows_states_and_timing(kms: Kms) -> None:
     with pytest.raises(ApiException) as refused:
         kp.purge_key(id=kid, bluemix_instance=inst)
     assert refused.value.code == 401 and reason(refused.value) == "UNAUTHORIZED_ERR"
-    owner = kms.server.container.identity.authenticate(tenant.apikey).iam_id
-    grant(kms.server, tenant, owner, role_crn("KeyPurge"))
+    grant(kms.server, tenant, tenant.owner, role_crn("KeyPurge"))
     with pytest.raises(ApiException) as refused:
         kp.purge_key(id=kid, bluemix_instance=inst)
     assert refused.value.code == 409 and reason(refused.value) == "REQ_TOO_EARLY_ERR"
@@ -269,9 +307,10 @@ def test_wire_errors_use_the_kms_envelope(kms: Kms) -> None:
     missing = httpx.get(f"{url}/keys", headers=auth)
     assert missing.status_code == 400
     assert missing.json()["metadata"]["collectionType"] == "application/vnd.ibm.kms.error+json"
-    unknown = httpx.get(f"{url}/keys/{'0' * 8}-0000-4000-8000-{'0' * 12}", headers={
-        **auth, "Bluemix-Instance": tenant.instance
-    })  # fmt: skip
+    unknown = httpx.get(
+        f"{url}/keys/{'0' * 8}-0000-4000-8000-{'0' * 12}",
+        headers={**auth, "Bluemix-Instance": tenant.instance},
+    )
     assert unknown.status_code == 404
     error = unknown.json()["resources"][0]
     assert error["reasons"][0]["code"] == "KEY_NOT_FOUND_ERR"
@@ -279,11 +318,13 @@ def test_wire_errors_use_the_kms_envelope(kms: Kms) -> None:
     mismatch = httpx.post(
         f"{url}/keys",
         headers={**auth, "Bluemix-Instance": tenant.instance},
-        content=json.dumps({
-            "metadata": {"collectionType": KEY_TYPE, "collectionTotal": 2},
-            "resources": [{"type": KEY_TYPE, "name": "x1"}],
-        }),
-    )  # fmt: skip
+        content=json.dumps(
+            {
+                "metadata": {"collectionType": KEY_TYPE, "collectionTotal": 2},
+                "resources": [{"type": KEY_TYPE, "name": "x1"}],
+            }
+        ),
+    )
     assert mismatch.status_code == 400
     assert mismatch.json()["resources"][0]["reasons"][0]["code"] == "COLLECTION_TOTAL_MISMATCH_ERR"
     other = new_tenant(kms.server)

@@ -17,15 +17,16 @@ from strongroom import ids
 from strongroom.authz import Guard
 from strongroom.clock import Clock
 from strongroom.kms import lifecycle, listing
-from strongroom.kms.listing import KeyListQuery
 from strongroom.kms.crypto.backend import CryptoBackend
 from strongroom.kms.crypto.context import version_context
 from strongroom.kms.errors import KmsError
-from strongroom.kms.new_key import NewKey, parse_new_key
+from strongroom.kms.listing import KeyListQuery
 from strongroom.kms.models import Alias, DualAuth, Key, KeyState, KeyVersion, Stamp
+from strongroom.kms.new_key import NewKey, parse_new_key
 from strongroom.kms.scope import DEFAULT_RING, Scope, open_scope, require
 from strongroom.store.kms_ports import KmsKeyQuery
 from strongroom.store.ports import UnitOfWork, UnitOfWorkFactory
+
 
 @dataclass(frozen=True, slots=True)
 class KeyView:

@@ -22,9 +22,9 @@ from strongroom.kms import lifecycle
 from strongroom.kms.crypto import ciphertext
 from strongroom.kms.crypto.backend import CiphertextError, CryptoBackend
 from strongroom.kms.errors import KmsError
-from strongroom.kms.new_key import decode_b64, field_error
 from strongroom.kms.keys import KeyLoader, context
 from strongroom.kms.models import Key, KeyVersion
+from strongroom.kms.new_key import decode_b64, field_error
 from strongroom.kms.scope import Scope
 from strongroom.store.ports import UnitOfWork, UnitOfWorkFactory
 

@@ -158,7 +158,7 @@ def list_key_versions(
     instance: InstanceId,
     limit: int = 200,
     offset: int = 0,
-    totalCount: bool = False,  # noqa: N803 - Key Protect's own parameter name
+    totalCount: bool = False,
 ) -> Response:
     if not 1 <= limit <= 5000 or offset < 0:
         raise KmsError(
@@ -238,4 +238,3 @@ for _name, _action in (
     ("sync", "kms.secrets.sync"),
 ):
     _lifecycle_route(_name, _action)
-
