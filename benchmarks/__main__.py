@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from benchmarks import bench_decide, bench_startup, bench_tokens
+from benchmarks import bench_decide, bench_kms, bench_startup, bench_tokens
 from benchmarks.report import Figure, machine, markdown, print_table
 
 Suite = Callable[[int, Callable[[str], None]], list[Figure]]
@@ -17,6 +17,7 @@ SUITES: dict[str, Suite] = {
     "tokens": bench_tokens.run,
     "startup": bench_startup.run,
     "decide": bench_decide.run,
+    "kms": bench_kms.run,
 }
 
 
