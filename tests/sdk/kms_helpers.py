@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 from ibm_cloud_sdk_core import ApiException
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
-from ibm_platform_services import IamPolicyManagementV1, ResourceControllerV2, ResourceManagerV2
+from ibm_platform_services import (
+    IamIdentityV1,
+    IamPolicyManagementV1,
+    ResourceControllerV2,
+    ResourceManagerV2,
+)
 from ibm_platform_services.iam_policy_management_v1 import (
     PolicyResource,
     PolicyRole,
@@ -31,6 +36,7 @@ from strongroom.testing.server import LiveServer
 from tests.conftest import SERVER_BACKENDS, start_server
 
 KMS_PLAN = "eedd3585-90c6-4c8f-be3d-062069e99fc3"
+HPCS_PLAN = "0b5ed8fe-0b7e-4e2a-9d6f-3c1b2a4e5f60"  # hs-crypto `standard` (resources/plans.yaml)
 KEY_TYPE = "application/vnd.ibm.kms.key+json"
 
 
@@ -121,14 +127,38 @@ def reason(exc: ApiException) -> str:
     return code
 
 
-def grant(server: LiveServer, tenant: Tenant, iam_id: str, role: str, **attrs: str) -> None:
+@dataclass
+class Caller:
+    iam_id: str
+    apikey: str
+
+
+def new_service_id(server: LiveServer, tenant: Tenant, name: str) -> Caller:
+    """A service ID with an API key in the tenant's account, made with the official
+    IamIdentityV1 as the tenant's owner."""
+    iam = IamIdentityV1(authenticator=IAMAuthenticator(tenant.apikey, url=server.url))
+    iam.set_service_url(server.url)
+    sid = iam.create_service_id(account_id=tenant.account_id, name=name).get_result()
+    key = iam.create_api_key(name=f"{name}-key", iam_id=sid["iam_id"]).get_result()
+    return Caller(sid["iam_id"], key["apikey"])
+
+
+def grant(
+    server: LiveServer,
+    tenant: Tenant,
+    iam_id: str,
+    role: str,
+    *,
+    service: str = "kms",
+    **attrs: str,
+) -> None:
     """A v1 access policy giving `iam_id` `role` on the tenant's kms instance (narrowed by
     `attrs`, e.g. keyRing or resource), made with the official IamPolicyManagementV1."""
     pm = IamPolicyManagementV1(authenticator=IAMAuthenticator(tenant.apikey, url=server.url))
     pm.set_service_url(server.url)
     attributes = {
         "accountId": tenant.account_id,
-        "serviceName": "kms",
+        "serviceName": service,
         "serviceInstance": tenant.instance,
         **attrs,
     }

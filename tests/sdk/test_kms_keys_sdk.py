@@ -13,13 +13,17 @@ import pytest
 from ibm_cloud_sdk_core import ApiException
 
 from tests.sdk.kms_helpers import (
+    HPCS_PLAN,
     KEY_TYPE,
     Kms,
+    Tenant,
     body,
     create_key,
     envelope,
     grant,
     kms,
+    kp_client,
+    new_service_id,
     new_tenant,
     reason,
     result_json,
@@ -350,3 +354,24 @@ def test_wire_errors_use_the_kms_envelope(kms: Kms) -> None:
     assert bad.status_code == 400
     listed = httpx.get(f"{url}/keys", headers={**auth, "Bluemix-Instance": tenant.instance})
     assert [k["name"] for k in listed.json()["resources"]] == ["old-form"]
+
+
+def test_hpcs_instance_keys_use_the_hs_crypto_service(kms: Kms) -> None:
+    """Hyper Protect Crypto Services serves the same key API (spec kms-api.md §1.1); its keys
+    are `hs-crypto` resources, checked with `hs-crypto.` actions (§4.1): a grant on Key Protect
+    does not reach them."""
+    tenant = new_tenant(kms.server, service_plan=HPCS_PLAN)
+    key = create_key(tenant, "hpcs-root")
+    assert key["crn"].startswith("crn:v1:bluemix:public:hs-crypto:us-south:")
+    helper = new_service_id(kms.server, tenant, "kp-reader")
+    grant(kms.server, tenant, helper.iam_id, role_crn("Manager"))  # on serviceName kms
+    other = kp_client(kms.server, helper.apikey)
+    with pytest.raises(ApiException) as refused:
+        other.get_key_metadata(id=key["id"], bluemix_instance=tenant.instance)
+    assert refused.value.code == 401
+    grant(kms.server, tenant, helper.iam_id, role_crn("Reader"), service="hs-crypto")
+    meta = result_json(other.get_key_metadata(id=key["id"], bluemix_instance=tenant.instance))
+    assert meta["resources"][0]["id"] == key["id"]
+    with pytest.raises(ApiException) as refused:  # Reader: no payload reads, no creation
+        create_key(Tenant(tenant.account_id, helper.apikey, "", tenant.instance, other), "no")
+    assert refused.value.code == 401
