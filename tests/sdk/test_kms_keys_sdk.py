@@ -375,3 +375,68 @@ def test_hpcs_instance_keys_use_the_hs_crypto_service(kms: Kms) -> None:
     with pytest.raises(ApiException) as refused:  # Reader: no payload reads, no creation
         create_key(Tenant(tenant.account_id, helper.apikey, "", tenant.instance, other), "no")
     assert refused.value.code == 401
+
+
+def test_list_searches_sorts_filters_and_pages(kms: Kms) -> None:
+    tenant = new_tenant(kms.server)
+    kp, inst = tenant.client, tenant.instance
+    made = {}
+    for name in ("alpha-db", "beta-db", "gamma-cache"):
+        made[name] = create_key(tenant, name)
+        kms.clock.advance(60)
+    found = result_json(kp.get_keys(bluemix_instance=inst, search="db"))
+    assert sorted(k["name"] for k in found["resources"]) == ["alpha-db", "beta-db"]
+    assert found["metadata"]["searchQuery"]["query"] == "db"
+    exact = result_json(kp.get_keys(bluemix_instance=inst, search="exact:gamma-cache"))
+    assert [k["name"] for k in exact["resources"]] == ["gamma-cache"]
+    newest_first = result_json(kp.get_keys(bluemix_instance=inst, sort="-creationDate"))
+    assert [k["name"] for k in newest_first["resources"]] == ["gamma-cache", "beta-db", "alpha-db"]
+    page = result_json(kp.get_keys(bluemix_instance=inst, sort="creationDate", limit=1, offset=1))
+    assert [k["name"] for k in page["resources"]] == ["beta-db"]
+    after = made["alpha-db"]["creationDate"]
+    later = result_json(kp.get_keys(bluemix_instance=inst, filter=f'creationDate=gt:"{after}"'))
+    assert sorted(k["name"] for k in later["resources"]) == ["beta-db", "gamma-cache"]
+    with pytest.raises(ApiException) as refused:
+        kp.get_keys(bluemix_instance=inst, sort="colour")
+    assert refused.value.code == 400 and reason(refused.value) == "INVALID_QUERY_PARAM_ERR"
+
+
+def test_go_style_request_members_match_case_insensitively(kms: Kms) -> None:
+    """The go client sends no Content-Type and spells `Tags` (spec kms-api.md §1.2, §2.1)."""
+    tenant = new_tenant(kms.server)
+    token = httpx.post(
+        f"{kms.server.url}/identity/token",
+        data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": tenant.apikey},
+    ).json()["access_token"]
+    made = httpx.post(
+        f"{kms.server.url}/api/v2/keys",
+        headers={"authorization": f"Bearer {token}", "bluemix-instance": tenant.instance},
+        content=json.dumps(
+            {
+                "metadata": {"collectionType": KEY_TYPE, "collectionTotal": 1},
+                "resources": [
+                    {"type": KEY_TYPE, "Name": "go-key", "Tags": ["team-a"], "extractable": False}
+                ],
+            }
+        ),
+    )
+    assert made.status_code == 201, made.text
+    key = made.json()["resources"][0]
+    assert key["name"] == "go-key" and key["tags"] == ["team-a"]
+
+
+def test_purge_erases_the_key_material(kms: Kms) -> None:
+    tenant = new_tenant(kms.server)
+    kp, inst = tenant.client, tenant.instance
+    kid = create_key(tenant, "to-erase")["id"]
+    kms.clock.advance(3601)
+    kp.rotate_key(id=kid, bluemix_instance=inst)
+    with kms.server.runtime.uow() as uow:
+        assert uow.key_versions.count(kid) == 2
+    kp.delete_key(id=kid, bluemix_instance=inst)
+    grant(kms.server, tenant, tenant.owner, role_crn("KeyPurge"))
+    kms.clock.advance(4 * 3600 + 1)
+    assert kp.purge_key(id=kid, bluemix_instance=inst).get_status_code() == 204
+    with kms.server.runtime.uow() as uow:
+        assert uow.key_versions.count(kid) == 0 and uow.kms_keys.get(inst, kid) is None
+        assert uow.key_versions.newest(kid) is None

@@ -38,6 +38,11 @@ from strongroom.kms.keys import KeyView
 from strongroom.kms.listing import parse_list_query
 
 router = APIRouter(prefix="/api/v2")
+# A new key's members, matched case-insensitively (the go client sends `Tags`, spec §2.1).
+NEW_KEY_FIELDS = (
+    "type", "name", "description", "extractable", "tags", "aliases", "expirationDate",
+    "payload", "encryptedNonce", "iv", "encryptionAlgorithm", "rotation", "dualAuthDelete",
+)  # fmt: skip
 KEY = "/keys/{id}"
 
 
@@ -62,7 +67,9 @@ async def create_key(
     instance: InstanceId,
     ring: KeyRingHint,
 ) -> Response:
-    (resource,) = read_envelope(await request.body(), collection_type=KEY_TYPE)
+    (resource,) = read_envelope(
+        await request.body(), collection_type=KEY_TYPE, known=NEW_KEY_FIELDS
+    )
     view = await run_in_threadpool(services.kms_keys.create, guard, instance, resource, ring)
     return _key_answer(request, services, view, 201, default_full=True)
 
