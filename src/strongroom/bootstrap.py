@@ -29,6 +29,7 @@ from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import AccountHook, IdentityService
 from strongroom.identity.users import UserService
 from strongroom.kms.crypto.software import SoftwareBackend
+from strongroom.kms.import_tokens import ImportTokenService
 from strongroom.kms.keys import KmsKeyService
 from strongroom.kms.wrapping import WrapService
 from strongroom.policy import load_catalog
@@ -207,6 +208,7 @@ def build(
             kms_clock=kms_clock,
             kms_keys=KmsKeyService(uow, kms_clock, backend),
             kms_wrap=WrapService(uow, kms_clock, backend),
+            kms_import_tokens=ImportTokenService(uow, kms_clock, backend),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

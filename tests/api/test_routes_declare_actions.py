@@ -265,6 +265,8 @@ def _kms_call(op: Operation, world: dict[str, Any]) -> tuple[str, Any] | None:
         return path, {"keyRingID": "default"}
     if op.path.endswith(("/unwrap", "/rewrap")):
         return path, {"ciphertext": "opaque"}
+    if op.path == "/api/v2/import_token":  # spec kms-api.md §3.7
+        return path, {"expiration": 600, "maxAllowedRetrievals": 1} if op.method == "POST" else None
     return path, {} if op.method == "POST" else None
 
 

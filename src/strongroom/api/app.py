@@ -14,6 +14,7 @@ from strongroom.api.routers import (
     apikeys,
     authz,
     health,
+    kms_import,
     kms_keys,
     policies,
     profiles,
@@ -54,6 +55,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router)
     # Key management (spec kms-api.md §3)
     app.include_router(kms_keys.router)
+    app.include_router(kms_import.router)
     app.add_middleware(ActionForm)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

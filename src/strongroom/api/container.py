@@ -17,6 +17,7 @@ from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
+from strongroom.kms.import_tokens import ImportTokenService
 from strongroom.kms.keys import KmsKeyService
 from strongroom.kms.wrapping import WrapService
 from strongroom.resources.account_groups import AccountGroupService
@@ -61,3 +62,4 @@ class Container:
     kms_clock: Clock  # the timing rules' clock (bootstrap.build: tests move it alone)
     kms_keys: KmsKeyService
     kms_wrap: WrapService
+    kms_import_tokens: ImportTokenService  # /api/v2/import_token

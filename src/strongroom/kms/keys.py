@@ -16,7 +16,7 @@ from typing import Any
 from strongroom import ids
 from strongroom.authz import Guard
 from strongroom.clock import Clock
-from strongroom.kms import lifecycle, listing
+from strongroom.kms import lifecycle, listing, secure_import
 from strongroom.kms.crypto.backend import CryptoBackend
 from strongroom.kms.crypto.context import version_context
 from strongroom.kms.errors import KmsError
@@ -144,10 +144,13 @@ class KmsKeyService:
                     target="expirationDate",
                 )
             dual_auth, policies = self._new_key_policies(uow, scope, new, stamp)
+            material = new.payload
+            if new.secure_import is not None:  # encrypted to the import token (spec §3.7)
+                material = secure_import.for_new_key(uow, self._backend, scope, new, now)
             key_id = ids.new_uuid()
             ctx = context(scope, key_id, key_id)
-            if new.payload is not None:
-                sealed = self._backend.seal(scope.kms.master_key, ctx, new.payload)
+            if material is not None:
+                sealed = self._backend.seal(scope.kms.master_key, ctx, material)
             else:
                 sealed = self._backend.generate(scope.kms.master_key, ctx)
             key = Key(
@@ -172,6 +175,7 @@ class KmsKeyService:
                 last_action_at=now,
                 dual_auth=DualAuth(enabled=dual_auth),
                 policies=policies,
+                imported_with_token=new.secure_import is not None,
             )
             uow.kms_keys.add(key)
             uow.key_versions.add(KeyVersion(key_id, key_id, 1, now, sealed))

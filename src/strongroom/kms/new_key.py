@@ -13,6 +13,8 @@ from strongroom.kms.errors import KmsError
 WHAT = "Key could not be created"
 ROOT_MATERIAL_BYTES = (16, 24, 32)
 STANDARD_MATERIAL_MAX = 7_500
+# Secure import (spec §3.7): with any of these, `payload` is encrypted to the import token.
+SECURE_IMPORT_FIELDS = ("encryptedNonce", "iv", "encryptionAlgorithm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +25,9 @@ class NewKey:
     tags: tuple[str, ...]
     aliases: tuple[str, ...]
     expiration_date: datetime | None
-    payload: bytes | None  # imported material, in clear only until the backend seals it
+    # Imported material, in clear only until the backend seals it; with `secure_import`, the
+    # material encrypted to the import token (kms/secure_import.py opens it).
+    payload: bytes | None
     secure_import: dict[str, str] | None  # encryptedNonce, iv, encryptionAlgorithm
 
 
@@ -54,18 +58,15 @@ def parse_new_key(resource: object) -> NewKey:
         raise field_error("aliases", "a key has at most 5 aliases")
     expiration = resource.get("expirationDate")
     payload = resource.get("payload")
+    secure = {k: resource[k] for k in SECURE_IMPORT_FIELDS if resource.get(k) is not None}
+    for name, value in secure.items():
+        if not isinstance(value, str):
+            raise field_error(name, f"`{name}` must be a string")
     material = None
     if payload is not None:
         material = decode_b64(payload, "payload")
-        if not extractable and len(material) not in ROOT_MATERIAL_BYTES:
-            raise field_error("payload", "an imported root key must be 16, 24 or 32 bytes")
-        if extractable and not 1 <= len(material) <= STANDARD_MATERIAL_MAX:
-            raise field_error("payload", "an imported standard key holds 1 to 7,500 bytes")
-    secure = {
-        k: resource[k]
-        for k in ("encryptedNonce", "iv", "encryptionAlgorithm")
-        if isinstance(resource.get(k), str)
-    }
+        if not secure:  # else encrypted: checked once decrypted (kms/secure_import.py)
+            check_material(material, extractable)
     return NewKey(
         name=name,
         description=description,
@@ -76,6 +77,14 @@ def parse_new_key(resource: object) -> NewKey:
         payload=material,
         secure_import=secure or None,
     )
+
+
+def check_material(material: bytes, extractable: bool, what: str = WHAT) -> None:
+    """Imported material: a root key is an AES key, a standard key at most 7,500 bytes."""
+    if not extractable and len(material) not in ROOT_MATERIAL_BYTES:
+        raise field_error("payload", "an imported root key must be 16, 24 or 32 bytes", what)
+    if extractable and not 1 <= len(material) <= STANDARD_MATERIAL_MAX:
+        raise field_error("payload", "an imported standard key holds 1 to 7,500 bytes", what)
 
 
 def _strings(value: object, name: str) -> tuple[str, ...]:

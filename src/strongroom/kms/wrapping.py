@@ -18,13 +18,13 @@ from typing import Any
 from strongroom import ids
 from strongroom.authz import Guard
 from strongroom.clock import Clock
-from strongroom.kms import lifecycle
+from strongroom.kms import lifecycle, secure_import
 from strongroom.kms.crypto import ciphertext
 from strongroom.kms.crypto.backend import CiphertextError, CryptoBackend
 from strongroom.kms.errors import KmsError
 from strongroom.kms.keys import KeyLoader, context
 from strongroom.kms.models import Key, KeyVersion
-from strongroom.kms.new_key import decode_b64, field_error
+from strongroom.kms.new_key import SECURE_IMPORT_FIELDS, decode_b64, field_error
 from strongroom.kms.scope import Scope
 from strongroom.store.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -161,7 +161,21 @@ class WrapService:
                 raise field_error(
                     "payload", "only an imported key is rotated with a `payload`", what
                 )
-            rotate_key(uow, self._backend, scope, key, now, payload_b64=payload)
+            secure = {k: body[k] for k in SECURE_IMPORT_FIELDS if body.get(k) is not None}
+            if key.imported_with_token and not secure:
+                raise field_error(
+                    "encryptedNonce",
+                    f"key `{key.id}` was imported with an import token: rotating it needs"
+                    " `encryptedNonce` and `iv` with the new `payload` too",
+                    what,
+                )
+            if secure:  # spec §3.7: the new material encrypted to the import token
+                material = secure_import.open_material(
+                    uow, self._backend, scope, payload, secure, now, extractable=False, what=what
+                )
+                rotate_key(uow, self._backend, scope, key, now, material=material)
+            else:
+                rotate_key(uow, self._backend, scope, key, now, payload_b64=payload)
 
 
 def rotate_key(

@@ -23,6 +23,7 @@ from strongroom.kms.crypto.transport import (
     decrypt_payload,
     new_nonce,
     new_transport_key,
+    open_nonce,
     public_payload,
 )
 from strongroom.rootkey import RootKey
@@ -210,6 +211,21 @@ def test_the_go_clients_raw_iv_is_accepted() -> None:
     encrypted = gcm_nonce(material, NONCE, iv.encode())
     assert check_nonce(material, NONCE, encrypted, iv) is True
     assert check_nonce(material, NONCE, encrypted, "0123456789ac") is False
+
+
+def test_open_nonce_tells_a_stale_nonce_from_one_that_does_not_open() -> None:
+    """The two refusals of spec §1.5: a nonce that opens but is another token's
+    (INCORRECT_NONCE_ERR), and one that does not open under the material and IV at all
+    (INCORRECT_NONCE_IV_ERR)."""
+    material, iv = os.urandom(32), os.urandom(12)
+    stale = new_nonce()
+    assert open_nonce(material, gcm_nonce(material, stale, iv), b64(iv)) == stale
+    cbc_iv = os.urandom(16)
+    assert open_nonce(material, cbc_nonce(material, stale, cbc_iv), b64(cbc_iv)) == stale
+    encrypted = gcm_nonce(material, NONCE, iv)
+    assert open_nonce(os.urandom(32), encrypted, b64(iv)) is None
+    assert open_nonce(material, encrypted, b64(os.urandom(12))) is None
+    assert open_nonce(bytes(20), encrypted, b64(iv)) is None
 
 
 KEY = bytes(range(32))

@@ -112,12 +112,25 @@ def check_nonce(material: bytes, nonce: bytes, encrypted_nonce_b64: str, iv_b64:
     """Whether `encrypted_nonce_b64` is the token's `nonce` encrypted under `material` with
     the IV `iv_b64`: AES-GCM for a 12-byte IV, AES-CBC/PKCS#7 for a 16-byte one. False for any
     mismatch or malformed input; a material that is not an AES key cannot match."""
-    if len(material) not in _AES_KEY_SIZES or not nonce or not isinstance(iv_b64, str):
-        return False
+    opened = open_nonce(material, encrypted_nonce_b64, iv_b64)
+    return bool(nonce) and opened is not None and hmac.compare_digest(opened, nonce)
+
+
+def open_nonce(material: bytes, encrypted_nonce_b64: str, iv_b64: str) -> bytes | None:
+    """The nonce a client encrypted under `material` with the IV `iv_b64` (as `check_nonce`
+    reads them), or None when it does not open: malformed, another key or another IV. Telling
+    this apart from a nonce that opens but is not the token's gives the two reason codes of
+    spec §1.5 (INCORRECT_NONCE_IV_ERR, INCORRECT_NONCE_ERR)."""
+    if len(material) not in _AES_KEY_SIZES or not isinstance(iv_b64, str):
+        return None
     encrypted = _b64_or_none(encrypted_nonce_b64)
     if encrypted is None:
-        return False
-    return any(_opens_to(material, nonce, encrypted, iv) for iv in _iv_candidates(iv_b64))
+        return None
+    for iv in _iv_candidates(iv_b64):
+        opened = _open(material, encrypted, iv)
+        if opened is not None:
+            return opened
+    return None
 
 
 def _oaep(algorithm: str) -> OAEP:
@@ -145,23 +158,21 @@ def _iv_candidates(iv_b64: str) -> list[bytes]:
     return candidates
 
 
-def _opens_to(material: bytes, nonce: bytes, encrypted: bytes, iv: bytes) -> bool:
+def _open(material: bytes, encrypted: bytes, iv: bytes) -> bytes | None:
     if len(iv) == GCM_IV_BYTES:
         try:
-            opened = AESGCM(material).decrypt(iv, encrypted, None)
+            return AESGCM(material).decrypt(iv, encrypted, None)
         except InvalidTag:
-            return False
-    else:
-        if not encrypted or len(encrypted) % 16:
-            return False
-        decryptor = Cipher(algorithms.AES(material), modes.CBC(iv)).decryptor()
-        unpadder = padding.PKCS7(128).unpadder()
-        try:
-            opened = unpadder.update(decryptor.update(encrypted) + decryptor.finalize())
-            opened += unpadder.finalize()
-        except ValueError:  # bad padding: wrong key or IV
-            return False
-    return hmac.compare_digest(opened, nonce)
+            return None
+    if not encrypted or len(encrypted) % 16:
+        return None
+    decryptor = Cipher(algorithms.AES(material), modes.CBC(iv)).decryptor()
+    unpadder = padding.PKCS7(128).unpadder()
+    try:
+        opened = unpadder.update(decryptor.update(encrypted) + decryptor.finalize())
+        return opened + unpadder.finalize()
+    except ValueError:  # bad padding: wrong key or IV
+        return None
 
 
 def _b64_or_none(value: str) -> bytes | None:
