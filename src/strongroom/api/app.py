@@ -15,6 +15,8 @@ from strongroom.api.routers import (
     authz,
     health,
     kms_keys,
+    kms_registrations,
+    kms_rings,
     policies,
     profiles,
     resource_groups,
@@ -52,8 +54,10 @@ def create_app(container: Container) -> FastAPI:
     # Resource Controller (spec §8)
     for module in (resource_instances, resource_keys):
         app.include_router(module.router)
-    # Key management (spec kms-api.md §3)
-    app.include_router(kms_keys.router)
+    # Key management (spec kms-api.md §3). Registrations first: `GET /keys/registrations` must
+    # match before `GET /keys/{id}` takes `registrations` for a key id.
+    for module in (kms_registrations, kms_rings, kms_keys):
+        app.include_router(module.router)
     app.add_middleware(ActionForm)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app
