@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from ibm_cloud_sdk_core import ApiException
+from keyprotect.ibm_key_protect_api_v2 import IbmKeyProtectApiV2
 
 from tests.sdk.conftest import identity_client
 from tests.sdk.kms_helpers import (
@@ -37,9 +38,9 @@ def refused(call: object, *args: object, **kwargs: object) -> ApiException:
     return caught.value
 
 
-def ring_ids(tenant: Tenant, client: object = None) -> list[str]:
+def ring_ids(tenant: Tenant, client: IbmKeyProtectApiV2 | None = None) -> list[str]:
     kp = client or tenant.client
-    listed = result_json(kp.list_key_rings(bluemix_instance=tenant.instance))  # type: ignore[attr-defined]
+    listed = result_json(kp.list_key_rings(bluemix_instance=tenant.instance))
     return [r["id"] for r in listed["resources"]]
 
 
