@@ -28,9 +28,12 @@ from strongroom.identity.profiles import ProfileHook, ProfileService
 from strongroom.identity.requests import NewAccount
 from strongroom.identity.service import AccountHook, IdentityService
 from strongroom.identity.users import UserService
+from strongroom.kms.aliases import AliasService
 from strongroom.kms.crypto.software import SoftwareBackend
 from strongroom.kms.import_tokens import ImportTokenService
+from strongroom.kms.key_rings import KeyRingService
 from strongroom.kms.keys import KmsKeyService
+from strongroom.kms.registrations import RegistrationService
 from strongroom.kms.wrapping import WrapService
 from strongroom.policy import load_catalog
 from strongroom.resources.account_groups import AccountGroupService
@@ -209,6 +212,9 @@ def build(
             kms_keys=KmsKeyService(uow, kms_clock, backend),
             kms_wrap=WrapService(uow, kms_clock, backend),
             kms_import_tokens=ImportTokenService(uow, kms_clock, backend),
+            kms_rings=KeyRingService(uow, kms_clock, backend),
+            kms_aliases=AliasService(uow, kms_clock, backend),
+            kms_registrations=RegistrationService(uow, kms_clock, backend),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -23,6 +24,7 @@ from strongroom.tokens.claims import Principal
 from tests.api.conftest import new_resource_group
 
 KEY = "k" * 40
+KMS_PROTECTED_CRN = "crn:v1:bluemix:public:cloud-object-storage:global:a/acct:inst:bucket:b"
 
 
 def catalog_actions() -> set[str]:
@@ -259,6 +261,24 @@ def _kms_call(op: Operation, world: dict[str, Any]) -> tuple[str, Any] | None:
     if not op.path.startswith("/api/v2"):
         return None
     path = op.path.replace("{id}", world["kms_key"]["id"])
+    path = path.replace("{key_ring_id}", "team-a").replace("{alias}", "an-alias")
+    path = path.replace("{crn}", quote(KMS_PROTECTED_CRN, safe=""))
+    if "/registrations/" in op.path:  # a registration_input body is optional
+        return path, None
+    if op.path == "/api/v2/event_ack":
+        return path, {
+            "metadata": {
+                "collectionType": "application/vnd.ibm.kms.event_acknowledge+json",
+                "collectionTotal": 1,
+            },
+            "resources": [
+                {
+                    "eventId": "e-1",
+                    "adopterKeyState": "DEK_DESTROYED",
+                    "timestamp": "2030-01-01T00:00:00Z",
+                }
+            ],
+        }
     if op.path == "/api/v2/keys" and op.method == "POST":
         return path, _kms_envelope({"name": "another"})
     if op.method == "PATCH":

@@ -16,6 +16,8 @@ from strongroom.api.routers import (
     health,
     kms_import,
     kms_keys,
+    kms_registrations,
+    kms_rings,
     policies,
     profiles,
     resource_groups,
@@ -53,9 +55,10 @@ def create_app(container: Container) -> FastAPI:
     # Resource Controller (spec §8)
     for module in (resource_instances, resource_keys):
         app.include_router(module.router)
-    # Key management (spec kms-api.md §3)
-    app.include_router(kms_keys.router)
-    app.include_router(kms_import.router)
+    # Key management (spec kms-api.md §3). Registrations first: `GET /keys/registrations` must
+    # match before `GET /keys/{id}` takes `registrations` for a key id.
+    for module in (kms_registrations, kms_rings, kms_keys, kms_import):
+        app.include_router(module.router)
     app.add_middleware(ActionForm)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

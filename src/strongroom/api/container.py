@@ -17,8 +17,11 @@ from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
+from strongroom.kms.aliases import AliasService
 from strongroom.kms.import_tokens import ImportTokenService
+from strongroom.kms.key_rings import KeyRingService
 from strongroom.kms.keys import KmsKeyService
+from strongroom.kms.registrations import RegistrationService
 from strongroom.kms.wrapping import WrapService
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
@@ -63,3 +66,6 @@ class Container:
     kms_keys: KmsKeyService
     kms_wrap: WrapService
     kms_import_tokens: ImportTokenService  # /api/v2/import_token
+    kms_rings: KeyRingService  # /api/v2/key_rings
+    kms_aliases: AliasService  # /api/v2/keys/{id}/aliases
+    kms_registrations: RegistrationService  # /api/v2/keys/.../registrations, /api/v2/event_ack

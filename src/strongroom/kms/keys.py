@@ -17,11 +17,12 @@ from strongroom import ids
 from strongroom.authz import Guard
 from strongroom.clock import Clock
 from strongroom.kms import lifecycle, listing, secure_import
+from strongroom.kms.alias_rules import attach
 from strongroom.kms.crypto.backend import CryptoBackend
 from strongroom.kms.crypto.context import version_context
 from strongroom.kms.errors import KmsError
 from strongroom.kms.listing import KeyListQuery
-from strongroom.kms.models import Alias, DualAuth, Key, KeyState, KeyVersion, Stamp
+from strongroom.kms.models import DualAuth, Key, KeyState, KeyVersion, Stamp
 from strongroom.kms.new_key import NewKey, parse_new_key
 from strongroom.kms.scope import DEFAULT_RING, Scope, open_scope, require
 from strongroom.store.kms_ports import KmsKeyQuery
@@ -188,16 +189,10 @@ class KmsKeyService:
     def _add_aliases(
         self, uow: UnitOfWork, scope: Scope, key: Key, aliases: Sequence[str], stamp: Stamp
     ) -> tuple[str, ...]:
-        for alias in aliases:
-            if uow.kms_keys.get(scope.id, alias) is not None or not uow.key_aliases.add(
-                Alias(scope.id, alias, key.id, stamp)
-            ):
-                raise KmsError(
-                    "KEY_ALIAS_NOT_UNIQUE_ERR",
-                    f"alias `{alias}` is already used in instance `{scope.id}`",
-                    what="Key could not be created",
-                    target="aliases",
-                )
+        # The instance's alias rules (kms/alias_rules.py); their form was checked by parse_new_key.
+        attach(
+            uow, scope.id, key.id, aliases, stamp, what="Key could not be created", target="aliases"
+        )
         return tuple(aliases)
 
     # -- read -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from strongroom.kms import names
 from strongroom.kms.errors import KmsError
 
 WHAT = "Key could not be created"
@@ -53,9 +54,7 @@ def parse_new_key(resource: object) -> NewKey:
             raise field_error("tags", f"tag `{tag}` must have 1 to 30 characters, none of <>,:&|")
     if len(tags) > 30:
         raise field_error("tags", "a key has at most 30 tags")
-    aliases = _strings(resource.get("aliases"), "aliases")
-    if len(aliases) > 5:
-        raise field_error("aliases", "a key has at most 5 aliases")
+    aliases = names.aliases(resource.get("aliases"), what=WHAT)  # spec §3.9
     expiration = resource.get("expirationDate")
     payload = resource.get("payload")
     secure = {k: resource[k] for k in SECURE_IMPORT_FIELDS if resource.get(k) is not None}
