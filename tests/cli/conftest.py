@@ -13,7 +13,7 @@ from tests.cli.harness import Cli
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """A CLI whose environment names nothing but its own, empty, config directory."""
-    for name in ("STRONGROOM_APIKEY", "STRONGROOM_ENDPOINT"):
+    for name in ("STRONGROOM_APIKEY", "STRONGROOM_ENDPOINT", "KP_INSTANCE_ID"):
         monkeypatch.delenv(name, raising=False)
     config = tmp_path / "config"
     monkeypatch.setenv("STRONGROOM_CONFIG_DIR", str(config))

@@ -30,13 +30,16 @@ class CliError(Exception):
 
 
 def error_message(response: httpx.Response) -> str:
-    """The message in IBM's envelopes: `errors[0].message` (IAM Identity and the other APIs)
-    or `errorMessage` (the token service)."""
+    """The message in IBM's envelopes: `errors[0].message` (IAM Identity and the other APIs),
+    `errorMessage` (the token service), or Key Protect's `errorMsg` with its reasons."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict):
+        kms = _kms_error(body)
+        if kms is not None:
+            return kms
         errors = body.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             first = errors[0]
@@ -45,6 +48,23 @@ def error_message(response: httpx.Response) -> str:
         if body.get("errorMessage"):
             return str(body["errorMessage"])
     return f"the server answered {response.status_code} {response.reason_phrase}".rstrip()
+
+
+def _kms_error(body: dict[str, Any]) -> str | None:
+    """Key Protect's error envelope (spec kms-api.md §1.5): `errorMsg`, then one line per
+    reason, `CODE: message`, so the reason code a script branches on is always printed."""
+    resources = body.get("resources")
+    if not isinstance(resources, list) or not resources or not isinstance(resources[0], dict):
+        return None
+    first = resources[0]
+    if "errorMsg" not in first:
+        return None
+    lines = [str(first["errorMsg"])]
+    for reason in first.get("reasons") or []:
+        if isinstance(reason, dict) and reason.get("code"):
+            message = reason.get("message")
+            lines.append(f"{reason['code']}: {message}" if message else str(reason["code"]))
+    return "\n".join(lines)
 
 
 class Client:

@@ -1,10 +1,11 @@
-"""The `strongroom` command, named after `ibmcloud`: `serve`, `login`, `iam …`, `resource …`."""
+"""The `strongroom` command, named after `ibmcloud`: `serve`, `login`, `iam …`, `resource …`,
+`kp …`."""
 
 from __future__ import annotations
 
 import typer
 
-from strongroom.cli import iam, resource, resource_instances
+from strongroom.cli import iam, kp, resource, resource_instances
 from strongroom.cli.serve import serve
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app.command()(iam.logout)
 app.add_typer(iam.app, name="iam")
 resource_instances.register(resource.app)  # `resource service-instance…` beside the groups
 app.add_typer(resource.app, name="resource")
+app.add_typer(kp.app, name="kp")
 
 
 @app.callback()

@@ -29,6 +29,7 @@ if sys.platform != "win32":
 ENV_ENDPOINT = "STRONGROOM_ENDPOINT"
 ENV_APIKEY = "STRONGROOM_APIKEY"
 ENV_CONFIG_DIR = "STRONGROOM_CONFIG_DIR"
+ENV_KP_INSTANCE = "KP_INSTANCE_ID"  # `ibmcloud kp`'s own variable for the Key Protect instance
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 REFRESH_MARGIN = 60  # seconds: refresh a token this close to expiry so it cannot lapse mid-call
 NOT_LOGGED_IN = "not logged in: run `strongroom login --apikey KEY` (or set STRONGROOM_APIKEY)"
@@ -59,6 +60,15 @@ def env_endpoint() -> str | None:
 
 def env_apikey() -> str | None:
     return os.environ.get(ENV_APIKEY) or None
+
+
+def kp_instance(flag: str | None) -> str:
+    """The Key Protect instance (`Bluemix-Instance`) of a `kp` command: an explicit
+    -i/--instance-id, else KP_INSTANCE_ID, as `ibmcloud kp` reads them."""
+    found = flag or os.environ.get(ENV_KP_INSTANCE)
+    if not found:
+        raise CliError(f"name the Key Protect instance with -i/--instance-id or {ENV_KP_INSTANCE}")
+    return found
 
 
 def config_dir() -> Path:
