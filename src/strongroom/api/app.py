@@ -8,6 +8,7 @@ from strongroom import __version__
 from strongroom.api import errors
 from strongroom.api.container import Container
 from strongroom.api.kms_action_form import ActionForm
+from strongroom.api.kms_network import AllowedSource
 from strongroom.api.middleware import RequestContext
 from strongroom.api.routers import (
     access_settings,
@@ -15,6 +16,7 @@ from strongroom.api.routers import (
     authz,
     health,
     kms_keys,
+    kms_policies,
     policies,
     profiles,
     resource_groups,
@@ -52,8 +54,10 @@ def create_app(container: Container) -> FastAPI:
     # Resource Controller (spec §8)
     for module in (resource_instances, resource_keys):
         app.include_router(module.router)
-    # Key management (spec kms-api.md §3)
-    app.include_router(kms_keys.router)
+    # Key management (spec kms-api.md §3). Every key router takes the allowedIP check.
+    for module in (kms_keys, kms_policies):
+        app.include_router(module.router, dependencies=[AllowedSource])
+    app.include_router(kms_policies.instance_router)
     app.add_middleware(ActionForm)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

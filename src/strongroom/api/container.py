@@ -18,6 +18,8 @@ from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
 from strongroom.identity.users import UserService
 from strongroom.kms.keys import KmsKeyService
+from strongroom.kms.policies import KmsPolicyService
+from strongroom.kms.sweep import KmsSweep
 from strongroom.kms.wrapping import WrapService
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
@@ -61,3 +63,5 @@ class Container:
     kms_clock: Clock  # the timing rules' clock (bootstrap.build: tests move it alone)
     kms_keys: KmsKeyService
     kms_wrap: WrapService
+    kms_policies: KmsPolicyService  # /api/v2/keys/{id}/policies, /api/v2/instance/...
+    kms_sweep: KmsSweep  # automatic rotation, expiry and purge (Runtime.start_background)
