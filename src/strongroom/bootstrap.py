@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -33,8 +33,11 @@ from strongroom.kms.crypto.software import SoftwareBackend
 from strongroom.kms.import_tokens import ImportTokenService
 from strongroom.kms.key_rings import KeyRingService
 from strongroom.kms.keys import KmsKeyService
+from strongroom.kms.policies import KmsPolicyService, policies_for_new_key
 from strongroom.kms.registrations import RegistrationService
+from strongroom.kms.sweep import KmsSweep
 from strongroom.kms.wrapping import WrapService
+from strongroom.periodic import Periodic
 from strongroom.policy import load_catalog
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
@@ -64,8 +67,22 @@ class Runtime:
     container: Container
     app: FastAPI
     first_start: NewAccount | None  # set when this start created the first account
+    background: list[Periodic] = field(default_factory=list)
+
+    def start_background(self) -> None:
+        """Start the housekeeping threads (`strongroom serve` does; tests call the tasks
+        themselves): the key-management sweep every `kms_sweep_seconds`, unless 0."""
+        if self.background:
+            return
+        every = self.settings.kms_sweep_seconds
+        if every > 0:
+            self.background.append(Periodic("kms-sweep", every, self.container.kms_sweep.sweep))
+        for task in self.background:
+            task.start()
 
     def close(self) -> None:
+        for task in self.background:
+            task.stop()
         self.database.dispose()
 
 
@@ -209,12 +226,21 @@ def build(
             keys=keys,
             reclamations=ReclamationService(uow, clock),
             kms_clock=kms_clock,
-            kms_keys=KmsKeyService(uow, kms_clock, backend),
+            # Instance policies decide whether a key may be created or imported and give new
+            # keys their dual authorization and rotation policy (spec kms-api.md §3.1).
+            kms_keys=KmsKeyService(uow, kms_clock, backend, new_key_policies=policies_for_new_key),
             kms_wrap=WrapService(uow, kms_clock, backend),
             kms_import_tokens=ImportTokenService(uow, kms_clock, backend),
             kms_rings=KeyRingService(uow, kms_clock, backend),
             kms_aliases=AliasService(uow, kms_clock, backend),
             kms_registrations=RegistrationService(uow, kms_clock, backend),
+            kms_policies=KmsPolicyService(
+                uow,
+                kms_clock,
+                backend,
+                private_endpoint_port=settings.kms_private_endpoint_port or settings.port,
+            ),
+            kms_sweep=KmsSweep(uow, kms_clock, backend),
         )
         return Runtime(settings, database, uow, container, create_app(container), first)
     except BaseException:

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     # file {"<iss>": {"jwks": {...}} | {"public_key_pem": "..."}}; unset: the grant is refused.
     cr_token_issuers: Path | None = None
 
+    # Key management (docs/user-guide.md, "Key Protect policies"): how often `strongroom serve`
+    # rotates root keys whose rotation policy is due, deactivates expired keys and purges keys
+    # deleted 90 days ago (0: never; run it on one node of several); the `private_endpoint_port`
+    # `GET /api/v2/instance/allowed_ip_port` reports (default: `port`, the one port strongroom
+    # serves every API on).
+    kms_sweep_seconds: int = Field(default=60, ge=0)
+    kms_private_endpoint_port: int | None = Field(default=None, ge=1, le=65535)
+
     max_body_bytes: int = 1024 * 1024
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     log_level: str = "info"

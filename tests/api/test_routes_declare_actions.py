@@ -256,6 +256,16 @@ def _kms_envelope(resource: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+POLICY_TYPE = "application/vnd.ibm.kms.policy+json"
+
+
+def _kms_policies(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"collectionType": POLICY_TYPE, "collectionTotal": 1},
+        "resources": [resource],
+    }
+
+
 def _kms_call(op: Operation, world: dict[str, Any]) -> tuple[str, Any] | None:
     """Key Protect routes: the kept instance's key; a body each route accepts."""
     if not op.path.startswith("/api/v2"):
@@ -279,8 +289,14 @@ def _kms_call(op: Operation, world: dict[str, Any]) -> tuple[str, Any] | None:
                 }
             ],
         }
-    if op.path == "/api/v2/keys" and op.method == "POST":
-        return path, _kms_envelope({"name": "another"})
+    if op.path in ("/api/v2/keys", "/api/v2/keys_with_policy_overrides") and op.method == "POST":
+        rotation = {"rotation": {"enabled": True, "interval_month": 3}}
+        return path, _kms_envelope({"name": "another", **rotation})
+    if op.path == "/api/v2/keys/{id}/policies" and op.method == "PUT":
+        policy = {"type": POLICY_TYPE, "rotation": {"enabled": True, "interval_month": 3}}
+        return path, _kms_policies(policy)
+    if op.path == "/api/v2/instance/policies" and op.method == "PUT":
+        return path, _kms_policies({"policy_type": "metrics", "policy_data": {"enabled": True}})
     if op.method == "PATCH":
         return path, {"keyRingID": "default"}
     if op.path.endswith(("/unwrap", "/rewrap")):

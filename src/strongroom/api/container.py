@@ -21,7 +21,9 @@ from strongroom.kms.aliases import AliasService
 from strongroom.kms.import_tokens import ImportTokenService
 from strongroom.kms.key_rings import KeyRingService
 from strongroom.kms.keys import KmsKeyService
+from strongroom.kms.policies import KmsPolicyService
 from strongroom.kms.registrations import RegistrationService
+from strongroom.kms.sweep import KmsSweep
 from strongroom.kms.wrapping import WrapService
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
@@ -69,3 +71,5 @@ class Container:
     kms_rings: KeyRingService  # /api/v2/key_rings
     kms_aliases: AliasService  # /api/v2/keys/{id}/aliases
     kms_registrations: RegistrationService  # /api/v2/keys/.../registrations, /api/v2/event_ack
+    kms_policies: KmsPolicyService  # /api/v2/keys/{id}/policies, /api/v2/instance/...
+    kms_sweep: KmsSweep  # automatic rotation, expiry and purge (Runtime.start_background)

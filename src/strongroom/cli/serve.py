@@ -104,6 +104,7 @@ def serve(
         f"strongroom listening on {url} (database: {runtime.database.dialect})", highlight=False
     )
     try:
+        runtime.start_background()  # the key-management sweep (STRONGROOM_KMS_SWEEP_SECONDS)
         uvicorn.run(
             runtime.app,
             host=settings.host,

@@ -21,8 +21,9 @@ from strongroom.kms.alias_rules import attach
 from strongroom.kms.crypto.backend import CryptoBackend
 from strongroom.kms.crypto.context import version_context
 from strongroom.kms.errors import KmsError
+from strongroom.kms.key_policies import PolicyOverrides, parse_policy_overrides
 from strongroom.kms.listing import KeyListQuery
-from strongroom.kms.models import DualAuth, Key, KeyState, KeyVersion, Stamp
+from strongroom.kms.models import DualAuth, Key, KeyPolicy, KeyState, KeyVersion, Stamp
 from strongroom.kms.new_key import NewKey, parse_new_key
 from strongroom.kms.scope import DEFAULT_RING, Scope, open_scope, require
 from strongroom.store.kms_ports import KmsKeyQuery
@@ -46,15 +47,18 @@ class KeyPage:
     metadata: Mapping[str, Any]  # `searchQuery` and `incompleteSearch` when `search` was used
 
 
-# Bootstrap's hook for what instance policies decide about a new key (kms/instance_policies):
-# raise when creation or import is not allowed, and give the new key's dual-auth flag and
-# rotation policy.
-NewKeyPolicies = Callable[[UnitOfWork, Scope, NewKey, Stamp], tuple[bool, Mapping[str, Any]]]
+# Bootstrap's hook for what instance policies decide about a new key (kms/policies.py
+# `policies_for_new_key`): raise when creation or import is not allowed, and give the new key's
+# dual-auth flag and key policies; the overrides are those of `POST /keys_with_policy_overrides`.
+NewKeyPolicies = Callable[
+    [UnitOfWork, Scope, NewKey, Stamp, PolicyOverrides | None],
+    tuple[bool, Mapping[str, KeyPolicy]],
+]
 
 
 def _no_instance_policies(
-    uow: UnitOfWork, scope: Scope, new: NewKey, stamp: Stamp
-) -> tuple[bool, Mapping[str, Any]]:
+    uow: UnitOfWork, scope: Scope, new: NewKey, stamp: Stamp, overrides: PolicyOverrides | None
+) -> tuple[bool, Mapping[str, KeyPolicy]]:
     return False, {}
 
 
@@ -123,8 +127,26 @@ class KmsKeyService:
 
     # -- create and import (spec §3.1) ---------------------------------------------------------
 
-    def create(self, guard: Guard, instance_id: str, resource: object, ring: str | None) -> KeyView:
+    def create(
+        self,
+        guard: Guard,
+        instance_id: str,
+        resource: object,
+        ring: str | None,
+        *,
+        policy_overrides: bool = False,
+    ) -> KeyView:
+        """`POST /keys`, or `POST /keys_with_policy_overrides` when `policy_overrides`: the
+        resource's `rotation` and `dualAuthDelete` then replace the instance's (spec §3.1)."""
         new = parse_new_key(resource)
+        overrides = None
+        if policy_overrides:
+            assert isinstance(resource, dict)  # parse_new_key refuses anything else
+            overrides = parse_policy_overrides(
+                resource.get("rotation"),
+                resource.get("dualAuthDelete"),
+                extractable=new.extractable,
+            )
         now = self._clock.now()
         stamp = Stamp(now, guard.principal.iam_id)
         ring_id = ring or DEFAULT_RING
@@ -144,7 +166,7 @@ class KmsKeyService:
                     what="Key could not be created",
                     target="expirationDate",
                 )
-            dual_auth, policies = self._new_key_policies(uow, scope, new, stamp)
+            dual_auth, policies = self._new_key_policies(uow, scope, new, stamp, overrides)
             material = new.payload
             if new.secure_import is not None:  # encrypted to the import token (spec §3.7)
                 material = secure_import.for_new_key(uow, self._backend, scope, new, now)

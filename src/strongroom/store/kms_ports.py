@@ -63,6 +63,11 @@ class KmsKeyRepo(Protocol):
         """Active or suspended keys whose expiration date has passed."""
         ...
 
+    def rotation_candidates(self) -> Sequence[Key]:
+        """Active root keys of generated material whose rotation policy is enabled, across
+        instances: automatic rotation (kms/sweep.py) rotates those that are due."""
+        ...
+
 
 class KeyVersionRepo(Protocol):
     def add(self, version: KeyVersion) -> None: ...

@@ -165,6 +165,16 @@ class SqlKmsKeys:
         live = (int(KeyState.ACTIVE), int(KeyState.SUSPENDED))
         return self._select(k.c.state.in_(live), k.c.expiration_date < now)
 
+    def rotation_candidates(self) -> Sequence[Key]:
+        k = t.kms_keys
+        enabled = k.c.policies["rotation"]["data"]["enabled"].as_boolean()
+        return self._select(
+            k.c.state == int(KeyState.ACTIVE),
+            k.c.extractable.is_(False),
+            k.c.imported.is_(False),
+            enabled.is_(True),
+        )
+
 
 class SqlKeyVersions:
     def __init__(self, conn: sa.Connection) -> None:
