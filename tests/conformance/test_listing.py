@@ -208,9 +208,12 @@ def row_ids(index: int) -> tuple[str, str, str]:
 
 @st.composite
 def scenarios(draw: st.DrawFn, chars: list[str]) -> tuple[list[Row], Expr]:
+    # `created_by` is an iam_id, which strongroom makes from ASCII only: its SQL side folds
+    # case with lower(), which SQLite applies to ASCII alone (a drawn `İ` failed on SQLite).
     rows = draw(
         st.lists(
-            st.tuples(text_from(chars, 6), text_from(chars, 6), text_from(chars, 4)), max_size=6
+            st.tuples(text_from(chars, 6), text_from(chars, 6), text_from(ASCII_CHARS, 4)),
+            max_size=6,
         )
     )
     strings = [v for row in rows for v in row] + [v for i in range(len(rows)) for v in row_ids(i)]
