@@ -60,8 +60,6 @@ class World:
         self.http = http
         self.owner = self._headers(token_for(http, tenant.apikey))
         self.personas: dict[str, dict[str, str]] = {}
-        # With key policies served, the dual-auth ops get a dual-auth key (spec §3.3).
-        self.dual_auth = served(kms.server, "PUT /api/v2/keys/{id}/policies")
 
     def _headers(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}", "Bluemix-Instance": self.tenant.instance}
@@ -112,13 +110,13 @@ class World:
         return key
 
     def dual_auth_key(self) -> str:
+        """A key with a dual authorization policy (spec §3.3), for the deletion scheduling ops."""
         key = self.key()
-        if self.dual_auth:
-            policy = {"type": POLICY_TYPE, "dualAuthDelete": {"enabled": True}}
-            self.owner_call(
-                "PUT", f"/keys/{key}/policies", 200,
-                params={"policy": "dualAuthDelete"}, json=envelope(policy, POLICY_TYPE),
-            )  # fmt: skip
+        policy = {"type": POLICY_TYPE, "dualAuthDelete": {"enabled": True}}
+        self.owner_call(
+            "PUT", f"/keys/{key}/policies", 200,
+            params={"policy": "dualAuthDelete"}, json=envelope(policy, POLICY_TYPE),
+        )  # fmt: skip
         return key
 
     def ring(self) -> str:
@@ -162,8 +160,7 @@ def _set_for_deletion(w: World, who: Who) -> httpx.Response:
 
 def _unset_for_deletion(w: World, who: Who) -> httpx.Response:
     key = w.dual_auth_key()
-    if w.dual_auth:  # a deletion set by the owner, which the persona cancels
-        w.owner_call("POST", f"/keys/{key}/actions/setKeyForDeletion", 204)
+    w.owner_call("POST", f"/keys/{key}/actions/setKeyForDeletion", 204)  # the persona cancels it
     return w.call("POST", f"/keys/{key}/actions/unsetKeyForDeletion", who)
 
 
@@ -277,17 +274,13 @@ def test_the_matrix_covers_every_operation_and_role() -> None:
 @pytest.mark.parametrize(("role", "op", "allowed"), CASES)
 def test_a_role_on_the_instance(world: World, role: str, op: str, allowed: bool) -> None:
     row = ROWS[op]
-    if not served(world.kms.server, row["route"]):
-        pytest.skip(f"`{row['route']}` is not served by this build yet ({row['row']})")
+    assert served(world.kms.server, row["route"]), f"`{row['route']}` is not served"
     response = OPS[op](world, world.persona(role))
     what = f"{role} {op} ({row['row']})"
     if not allowed:
         assert_refused(response, what)
         return
-    passes = frozenset(row.get("passes", ()))
-    if world.dual_auth:  # a dual-auth key: the op must succeed outright
-        passes -= {"NOT_DUAL_AUTH_ERR"}
-    assert_allowed(response, what, passes)
+    assert_allowed(response, what, frozenset(row.get("passes", ())))
 
 
 def listed(w: World, who: Who, **headers: str) -> list[str] | None:
@@ -327,9 +320,7 @@ def test_a_grant_on_the_default_ring_reaches_its_keys(world: World) -> None:
     assert listed(world, elsewhere) is None
 
 
-def test_a_grant_on_a_key_ring_once_rings_are_served(world: World) -> None:
-    if not served(world.kms.server, "POST /api/v2/key_rings/{id}"):
-        pytest.skip("`POST /api/v2/key_rings/{id}` is not served by this build yet")
+def test_a_grant_on_a_key_ring(world: World) -> None:
     ring = world.ring()
     inside, outside = world.key(ring=ring), world.key()
     who = world.identity("Writer", keyRing=ring)

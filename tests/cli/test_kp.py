@@ -5,7 +5,6 @@ Refusals print Key Protect's reason code (spec kms-api.md §1.5) and exit 1."""
 from __future__ import annotations
 
 import base64
-import re
 import uuid
 
 import httpx
@@ -22,17 +21,6 @@ def b64(data: bytes) -> str:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def served(server: LiveServer, method: str, path: str) -> bool:
-    """Whether this build serves the route (another branch adds key rings and policies); path
-    parameters may be named differently."""
-    wanted = re.sub(r"\{[^}]*\}", "{}", path)
-    paths = server.runtime.app.openapi()["paths"]
-    return any(
-        re.sub(r"\{[^}]*\}", "{}", found) == wanted and method in operations
-        for found, operations in paths.items()
-    )
 
 
 @pytest.fixture
@@ -168,16 +156,7 @@ def test_refusals_print_the_reason_code(
     failed(logged_in("kp", "keys", *i), "UNAUTHORIZED_ERR")
 
 
-# Key rings and instance policies: their routes come from other branches. These tests run as
-# soon as the server serves them, and skip (saying which route is missing) until then.
-
-
-def test_key_rings_once_the_route_exists(logged_in: Cli, instance: str, server: LiveServer) -> None:
-    if not (
-        served(server, "get", "/api/v2/key_rings")
-        and served(server, "post", "/api/v2/key_rings/{key_ring_id}")
-    ):
-        pytest.skip("GET and POST /api/v2/key_rings are not served by this build yet")
+def test_key_rings(logged_in: Cli, instance: str, server: LiveServer) -> None:
     ring = unique("ring")
     owner = {"Authorization": f"Bearer {logged_in.session()['access_token']}"}
     with httpx.Client(base_url=server.url, timeout=10) as http:
@@ -195,14 +174,7 @@ def test_key_rings_once_the_route_exists(logged_in: Cli, instance: str, server: 
     assert [k["id"] for k in in_ring] == [key["id"]]
 
 
-def test_instance_policies_once_the_route_exists(
-    logged_in: Cli, instance: str, server: LiveServer
-) -> None:
-    if not (
-        served(server, "get", "/api/v2/instance/policies")
-        and served(server, "put", "/api/v2/instance/policies")
-    ):
-        pytest.skip("GET and PUT /api/v2/instance/policies are not served by this build yet")
+def test_instance_policies(logged_in: Cli, instance: str, server: LiveServer) -> None:
     owner = {"Authorization": f"Bearer {logged_in.session()['access_token']}"}
     policy = {
         "metadata": {"collectionType": "application/vnd.ibm.kms.policy+json", "collectionTotal": 1},
