@@ -195,8 +195,10 @@ class LocalAuthorizer:
             self._epoch += 1
             self._cache.clear()
 
-    def cached_accounts(self) -> int:
-        return len(self._cache)
+    def cached_accounts(self) -> list[str]:
+        """The accounts whose compiled sets are held, least recently used first."""
+        with self._lock:
+            return list(self._cache)
 
     def _entry(self, account_id: str) -> _Entry:
         entry = self._cache.get(account_id)
