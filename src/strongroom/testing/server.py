@@ -32,6 +32,8 @@ class LiveServer:
     joins: LiveServer | None = None  # another node of this started server
 
     # Set by start().
+    url: str = field(init=False, default="")
+    port: int = field(init=False, default=0)
     settings: Settings = field(init=False)
     account_id: str = field(init=False, default="")
     iam_id: str = field(init=False, default="")
