@@ -36,7 +36,7 @@ class AccessListener:
         on_reset: Callable[[], None],
         *,
         retry_seconds: float = 1.0,
-        poll_seconds: float = 0.5,
+        poll_seconds: float = 0.2,
     ) -> None:
         self._conninfo = libpq_conninfo(url)
         self._on_change = on_change
