@@ -65,16 +65,23 @@ class Server:
 
 @contextmanager
 def serve(
-    data_dir: Path, apikey: str, database_url: str | None = None, *, start_timeout: float = 60.0
+    data_dir: Path,
+    apikey: str,
+    database_url: str | None = None,
+    *,
+    start_timeout: float = 60.0,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """`strongroom serve` on a free loopback port, yielded once /healthz answers; always stopped."""
+    """`strongroom serve` on a free loopback port, yielded once /healthz answers; always stopped.
+    `env`: more `STRONGROOM_*` settings (a second node's shared root key, its consistency mode)."""
     port = _free_port()
     command = [_strongroom(), "serve", "--host", HOST, "--port", str(port)]
     command += ["--data-dir", str(data_dir)]
     if database_url:
         command += ["--database-url", database_url]
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-    env |= {"STRONGROOM_BOOTSTRAP_APIKEY": apikey, "STRONGROOM_LOG_LEVEL": "warning"}
+    env |= {"STRONGROOM_BOOTSTRAP_APIKEY": apikey, "STRONGROOM_LOG_LEVEL": "warning"} | extra
     log_path = data_dir / "server.log"
     url = f"http://{HOST}:{port}"
     with log_path.open("wb") as log:

@@ -9,14 +9,21 @@ policy set, and the account's access-group memberships (access/memberships.py), 
 account's access revision:
 - a change made through this node invalidates the entry at once (`invalidate`, called after the
   change commits), so a check after an acknowledged write on the same node sees it;
-- a change made through another node is seen when the entry is next revalidated against the
-  stored revision, at most `max_staleness` seconds later (docs/architecture.md, "Consistency").
+- a change made through another node is seen, in *strong* mode, at the next check (each check
+  reads the stored revision, one indexed read); in *cached* mode when a change notice arrives
+  (`invalidate`, from the PostgreSQL listener, store/sql/notify.py) or when the entry is next
+  revalidated against the stored revision, at most `max_staleness` seconds later
+  (docs/architecture.md, "Consistency"; docs/deployment.md).
+
+The entries form an LRU of at most `max_accounts` accounts, so a node serving many accounts
+holds the busiest ones and recompiles the others when they come back.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -91,14 +98,28 @@ class _Entry:
 
 class LocalAuthorizer:
     def __init__(
-        self, uow: UnitOfWorkFactory, catalog: Catalog, clock: Clock, *, max_staleness: float = 1.0
+        self,
+        uow: UnitOfWorkFactory,
+        catalog: Catalog,
+        clock: Clock,
+        *,
+        max_staleness: float = 1.0,
+        strong: bool = False,
+        max_accounts: int = 4096,
     ) -> None:
+        if max_accounts < 1:
+            raise ValueError("the policy cache holds at least one account")
         self._uow = uow
         self._catalog = catalog
         self._clock = clock
         self._max_staleness = max_staleness
-        self._cache: dict[str, _Entry] = {}
+        self._strong = strong
+        self._max_accounts = max_accounts
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        # Counts invalidations: an entry compiled while one arrived may predate the change it
+        # announced, so it is stored as due for revalidation (see `_entry`).
+        self._epoch = 0
 
     def authorize(self, principal: Principal, action: str, resource: Resource) -> Verdict:
         if principal.account_id != resource.account_id:
@@ -165,13 +186,30 @@ class LocalAuthorizer:
     def invalidate(self, account_id: str) -> None:
         """Drop an account's compiled set (call after a change to its access has committed)."""
         with self._lock:
+            self._epoch += 1
             self._cache.pop(account_id, None)
+
+    def invalidate_all(self) -> None:
+        """Drop every compiled set (change notices may have been missed: a listener reconnected)."""
+        with self._lock:
+            self._epoch += 1
+            self._cache.clear()
+
+    def cached_accounts(self) -> list[str]:
+        """The accounts whose compiled sets are held, least recently used first."""
+        with self._lock:
+            return list(self._cache)
 
     def _entry(self, account_id: str) -> _Entry:
         entry = self._cache.get(account_id)
         now = time.monotonic()
-        if entry is not None and now - entry.checked < self._max_staleness:
-            return entry
+        if entry is not None:
+            with self._lock:
+                if account_id in self._cache:
+                    self._cache.move_to_end(account_id)  # most recently used
+            if not self._strong and now - entry.checked < self._max_staleness:
+                return entry
+        epoch = self._epoch
         with self._uow() as uow:
             revision = uow.revisions.current(account_id)
             if entry is not None and entry.revision == revision:
@@ -186,7 +224,14 @@ class LocalAuthorizer:
         compiled = compile_policies(policies, self._catalog, roles)
         fresh = _Entry(revision, now, compiled, memberships, members)
         with self._lock:
+            if self._epoch != epoch:
+                # A change notice arrived while this was read: it may announce a revision newer
+                # than `revision`, so the next check reads the stored revision again.
+                fresh.checked = float("-inf")
             self._cache[account_id] = fresh
+            self._cache.move_to_end(account_id)
+            while len(self._cache) > self._max_accounts:
+                self._cache.popitem(last=False)  # the least recently used account
         return fresh
 
 

@@ -50,6 +50,7 @@ from strongroom.resources.quotas import load_quotas
 from strongroom.resources.reclamations import ReclamationService
 from strongroom.store.sql import migrate
 from strongroom.store.sql.engine import Database, create_database
+from strongroom.store.sql.notify import AccessListener
 from strongroom.store.sql.uow import SqlUnitOfWorkFactory
 from strongroom.tokens.cr_tokens import CrTokenVerifier, IssuerConfigError, parse_issuers
 from strongroom.tokens.profile_grants import ProfileGrants
@@ -68,6 +69,8 @@ class Runtime:
     app: FastAPI
     first_start: NewAccount | None  # set when this start created the first account
     background: list[Periodic] = field(default_factory=list)
+    # Change notices from the other nodes (PostgreSQL, cached mode; store/sql/notify.py).
+    listener: AccessListener | None = None
 
     def start_background(self) -> None:
         """Start the housekeeping threads (`strongroom serve` does; tests call the tasks
@@ -83,6 +86,8 @@ class Runtime:
     def close(self) -> None:
         for task in self.background:
             task.stop()
+        if self.listener is not None:
+            self.listener.stop()
         self.database.dispose()
 
 
@@ -155,7 +160,14 @@ def build(
             first = identity.create_account(
                 settings.account_name, settings.owner_email, value, first=True
             )
-        authorizer = LocalAuthorizer(uow, catalog, clock)
+        authorizer = LocalAuthorizer(
+            uow,
+            catalog,
+            clock,
+            max_staleness=settings.max_staleness,
+            strong=settings.consistency == "strong",
+            max_accounts=settings.policy_cache_accounts,
+        )
         # Run inside a profile's delete: the profile leaves its access groups with it.
         on_profile_deleted: list[ProfileHook] = [
             lambda unit, profile: leave_all_groups(unit, profile.account_id, profile.iam_id)
@@ -242,7 +254,15 @@ def build(
             ),
             kms_sweep=KmsSweep(uow, kms_clock, backend),
         )
-        return Runtime(settings, database, uow, container, create_app(container), first)
+        runtime = Runtime(settings, database, uow, container, create_app(container), first)
+        if database.dialect == "postgresql" and settings.consistency == "cached":
+            # Part of the cache's correctness, not housekeeping: started with every runtime.
+            # Should LISTEN be slow to take effect, the revision check still bounds staleness.
+            runtime.listener = AccessListener(
+                settings.resolved_database_url(), authorizer.invalidate, authorizer.invalidate_all
+            )
+            runtime.listener.start()
+        return runtime
     except BaseException:
         database.dispose()
         raise

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     kms_sweep_seconds: int = Field(default=60, ge=0)
     kms_private_endpoint_port: int | None = Field(default=None, ge=1, le=65535)
 
+    # Several nodes on one PostgreSQL database (docs/deployment.md). `strong`: every decision
+    # reads the account's stored access revision (one indexed read), so a check after an
+    # acknowledged change on any node sees it. `cached`: a node learns of changes made through
+    # another by LISTEN/NOTIFY, within `max_staleness` seconds at worst (its revision check).
+    # On one node both are exact: a node's own writes invalidate its cache.
+    consistency: Literal["strong", "cached"] = "cached"
+    max_staleness: float = Field(default=1.0, gt=0, le=60)
+    # The most accounts whose compiled policies a node keeps (least recently used go first).
+    policy_cache_accounts: int = Field(default=4096, ge=1)
+
     max_body_bytes: int = 1024 * 1024
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     log_level: str = "info"

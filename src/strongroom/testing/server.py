@@ -1,4 +1,8 @@
-"""A real strongroom server on a loopback port in a background thread (tests, benchmarks)."""
+"""A real strongroom server on a loopback port in a background thread (tests, benchmarks).
+
+`LiveServer(..., joins=first)` is a second node of `first`: the same database and root key, an
+existing account instead of a first start (docs/deployment.md).
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,24 @@ class LiveServer:
     kms_clock: Clock | None = None  # the key lifecycle's clock alone (bootstrap.build)
     settings_overrides: dict[str, Any] = field(default_factory=dict)
     apikey: str = field(default_factory=lambda: "test-" + secrets.token_urlsafe(32))
+    joins: LiveServer | None = None  # another node of this started server
+
+    # Set by start().
+    url: str = field(init=False, default="")
+    port: int = field(init=False, default=0)
+    settings: Settings = field(init=False)
+    account_id: str = field(init=False, default="")
+    iam_id: str = field(init=False, default="")
 
     def start(self) -> LiveServer:
+        overrides = dict(self.settings_overrides)
+        if self.joins is not None:
+            first = self.joins
+            self.database_url = first.settings.resolved_database_url()
+            self.apikey = first.apikey
+            overrides.setdefault("root_key_file", first.settings.resolved_root_key_file())
+            # Nodes behind one load balancer share its URL, and with it the tokens' `iss`.
+            overrides.setdefault("public_url", first.url)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
@@ -36,16 +56,22 @@ class LiveServer:
             data_dir=self.data_dir,
             database_url=self.database_url,
             port=self.port,
-            public_url=self.url,
             bootstrap_apikey=self.apikey,
-            **self.settings_overrides,
+            **{"public_url": self.url, **overrides},
         )
         self.runtime = bootstrap.build(self.settings, self.clock, self.kms_clock)
-        first = self.runtime.first_start
-        if first is None:
+        created = self.runtime.first_start
+        if self.joins is not None:
+            if created is not None:
+                self.runtime.close()
+                raise RuntimeError("a joining LiveServer needs its first node's database")
+            self.account_id, self.iam_id = self.joins.account_id, self.joins.iam_id
+        elif created is None:
+            self.runtime.close()
             raise RuntimeError("a LiveServer needs an empty database")
-        self.account_id = first.account.id
-        self.iam_id = first.owner.iam_id
+        else:
+            self.account_id = created.account.id
+            self.iam_id = created.owner.iam_id
         config = uvicorn.Config(
             self.runtime.app, log_level="warning", access_log=False, lifespan="off"
         )

@@ -93,7 +93,12 @@ def _header(token: str) -> dict[str, Any]:
 
 
 class TokenService:
-    _RELOAD_INTERVAL = 1.0  # at most one key-set reload a second for unknown kids
+    # Nodes sharing a database share the key set, and any node may roll it over: an unknown
+    # `kid` (or a JWKS request) reads the published keys again, at most once a second each.
+    _RELOAD_INTERVAL = 1.0
+    # A node signs with the newest key it has read: it rereads the set this often when issuing,
+    # well inside the grace a retired key stays published (the access-token lifetime, >= 900 s).
+    _SIGNING_REFRESH = 60.0
 
     def __init__(
         self,
@@ -119,6 +124,7 @@ class TokenService:
         self._public: dict[str, Any] = {}
         self._jwks: list[dict[str, str]] = []
         self._loaded_at = 0.0
+        self._missed_at = float("-inf")  # the last reload an unknown kid caused
 
     # -- the signing key set --------------------------------------------------------------------
 
@@ -157,6 +163,8 @@ class TokenService:
             self._loaded_at = time.monotonic()
 
     def jwks(self) -> dict[str, Any]:
+        if time.monotonic() - self._loaded_at > self._RELOAD_INTERVAL:
+            self._reload()  # publish what another node rolled over to
         return {"keys": list(self._jwks)}
 
     # -- grants ---------------------------------------------------------------------------------
@@ -232,6 +240,8 @@ class TokenService:
             ttl=ttl,
             jti=ids.new_uuid(),
         )
+        if time.monotonic() - self._loaded_at > self._SIGNING_REFRESH:
+            self._reload()  # another node may have rolled the key set over
         with self._lock:
             signing = self._signing
         if signing is None:
@@ -291,8 +301,11 @@ class TokenService:
         if header.get("alg") != ALGORITHM or not isinstance(kid, str):
             raise Unauthenticated("the access token is not signed the way this server signs")
         key = self._public.get(kid)
-        if key is None and time.monotonic() - self._loaded_at > self._RELOAD_INTERVAL:
-            self._reload()  # another node may have rolled the key set over
+        if key is None and time.monotonic() - self._missed_at > self._RELOAD_INTERVAL:
+            # Another node may have rolled the key set over. Limited by the last miss, not the
+            # last load, so a key made just after this node started is found at once.
+            self._missed_at = time.monotonic()
+            self._reload()
             key = self._public.get(kid)
         if key is None:
             raise Unauthenticated("the access token was signed by an unknown key")

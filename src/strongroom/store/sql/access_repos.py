@@ -16,6 +16,7 @@ from strongroom.store.ports import (
     StoredRole,
 )
 from strongroom.store.sql import tables as t
+from strongroom.store.sql.notify import ACCESS_CHANNEL
 
 POLICY_SORTS = frozenset(
     {
@@ -180,14 +181,22 @@ class SqlRevisions:
                 .returning(r.c.revision)
             ).scalar()
             if updated is not None:
+                self._notify(account_id)
                 return int(updated)
             try:
                 with self.conn.begin_nested():
                     self.conn.execute(r.insert().values(account_id=account_id, revision=1))
+                self._notify(account_id)
                 return 1
             except IntegrityError:
                 continue  # another writer made the row first: increment it instead
         raise RuntimeError(f"could not bump the revision of account {account_id}")
+
+    def _notify(self, account_id: str) -> None:
+        """Tell the other nodes (store/sql/notify.py); PostgreSQL delivers it at commit, and
+        not at all on rollback. SQLite has one process, whose writers invalidate themselves."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(sa.select(sa.func.pg_notify(ACCESS_CHANNEL, account_id)))
 
 
 class SqlAccessSettings:
