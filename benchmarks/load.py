@@ -65,20 +65,27 @@ class Server:
 
 @contextmanager
 def serve(
-    data_dir: Path, apikey: str, database_url: str | None = None, *, start_timeout: float = 60.0
+    data_dir: Path,
+    apikey: str,
+    database_url: str | None = None,
+    *,
+    start_timeout: float = 60.0,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """`strongroom serve` on a free loopback port, yielded once /healthz answers; always stopped."""
+    """`strongroom serve` on a free loopback port, yielded once /healthz answers; always stopped.
+    The server sees none of this process's `STRONGROOM_` variables, only those in `env`."""
     port = _free_port()
     command = [_strongroom(), "serve", "--host", HOST, "--port", str(port)]
     command += ["--data-dir", str(data_dir)]
     if database_url:
         command += ["--database-url", database_url]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-    env |= {"STRONGROOM_BOOTSTRAP_APIKEY": apikey, "STRONGROOM_LOG_LEVEL": "warning"}
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    server_env |= {"STRONGROOM_BOOTSTRAP_APIKEY": apikey, "STRONGROOM_LOG_LEVEL": "warning"}
+    server_env |= env or {}
     log_path = data_dir / "server.log"
     url = f"http://{HOST}:{port}"
     with log_path.open("wb") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, env=server_env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(server, url, start_timeout, log_path)
             yield Server(url, server.pid)
