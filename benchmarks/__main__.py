@@ -1,4 +1,5 @@
-"""`python -m benchmarks [SUITE ...]`: run the suites (all by default) and print their figures."""
+"""`python -m benchmarks [SUITE ...]`: run the suites (the default ones when none is named) and
+print their figures. `world` (a 1M-policy world, minutes) runs only when named."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from benchmarks import bench_decide, bench_kms, bench_nodes, bench_startup, bench_tokens
+from benchmarks import (
+    bench_decide,
+    bench_kms,
+    bench_nodes,
+    bench_startup,
+    bench_tokens,
+    bench_world,
+)
 from benchmarks.report import Figure, machine, markdown, print_table
 
 Suite = Callable[[int, Callable[[str], None]], list[Figure]]
@@ -19,13 +27,18 @@ SUITES: dict[str, Suite] = {
     "decide": bench_decide.run,
     "kms": bench_kms.run,
     "nodes": bench_nodes.run,
+    "world": bench_world.run,
 }
+DEFAULT = ("tokens", "startup", "decide", "kms", "nodes")  # `world` is opt-in: it takes minutes
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "suites", nargs="*", metavar="SUITE", help=f"one of {', '.join(SUITES)}; default all"
+        "suites",
+        nargs="*",
+        metavar="SUITE",
+        help=f"one of {', '.join(SUITES)}; default {', '.join(DEFAULT)}",
     )
     parser.add_argument("--reps", type=int, default=5, help="repetitions per figure (at least 3)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
@@ -41,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     started = time.monotonic()
     figures: list[Figure] = []
-    for name in args.suites or SUITES:
+    for name in args.suites or DEFAULT:
         figures += SUITES[name](args.reps, lambda text: status.log(text, highlight=False))
     info["wall time"] = f"{time.monotonic() - started:.0f} s"
     print_table(figures, info, args.reps, console)

@@ -73,19 +73,20 @@ def serve(
     env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """`strongroom serve` on a free loopback port, yielded once /healthz answers; always stopped.
-    `env`: more `STRONGROOM_*` settings (a second node's shared root key, its consistency mode)."""
+    `env`: more `STRONGROOM_*` settings (a second node's shared root key, its consistency mode).
+    The server sees none of this process's `STRONGROOM_` variables, only those in `env`."""
     port = _free_port()
     command = [_strongroom(), "serve", "--host", HOST, "--port", str(port)]
     command += ["--data-dir", str(data_dir)]
     if database_url:
         command += ["--database-url", database_url]
-    extra = env or {}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
-    env |= {"STRONGROOM_BOOTSTRAP_APIKEY": apikey, "STRONGROOM_LOG_LEVEL": "warning"} | extra
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    server_env |= {"STRONGROOM_BOOTSTRAP_APIKEY": apikey, "STRONGROOM_LOG_LEVEL": "warning"}
+    server_env |= env or {}
     log_path = data_dir / "server.log"
     url = f"http://{HOST}:{port}"
     with log_path.open("wb") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, env=server_env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(server, url, start_timeout, log_path)
             yield Server(url, server.pid)
@@ -117,7 +118,8 @@ def _wait_healthy(server: subprocess.Popen[bytes], url: str, timeout: float, log
 @dataclass(frozen=True)
 class Call:
     """One request, sent again and again. A response is good when its status is `status` and,
-    with `expect_key`, its JSON body is an object holding that key."""
+    with `expect_key`, its JSON body is an object holding that key; with `expect_body`, its JSON
+    body is exactly that."""
 
     method: str
     path: str
@@ -125,6 +127,7 @@ class Call:
     content: bytes | None = None
     status: int = 200
     expect_key: str | None = None
+    expect_body: Any = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,8 @@ def _send(client: httpx.Client, call: Call) -> tuple[float, str | None]:
             body = None
         if not isinstance(body, dict) or call.expect_key not in body:
             return latency, f"no `{call.expect_key}` in {response.text[:200]}"
+    if call.expect_body is not None and response.json() != call.expect_body:
+        return latency, f"unexpected body {response.text[:200]}"
     return latency, None
 
 
