@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from benchmarks import bench_decide, bench_kms, bench_startup, bench_tokens
+from benchmarks import bench_authz, bench_decide, bench_kms, bench_startup, bench_tokens
 from benchmarks.report import Figure, machine, markdown, print_table
 
 Suite = Callable[[int, Callable[[str], None]], list[Figure]]
@@ -18,6 +18,7 @@ SUITES: dict[str, Suite] = {
     "startup": bench_startup.run,
     "decide": bench_decide.run,
     "kms": bench_kms.run,
+    "authz": bench_authz.run,
 }
 
 

@@ -109,8 +109,9 @@ def _wait_healthy(server: subprocess.Popen[bytes], url: str, timeout: float, log
 
 @dataclass(frozen=True)
 class Call:
-    """One request, sent again and again. A response is good when its status is `status` and,
-    with `expect_key`, its JSON body is an object holding that key."""
+    """One request, sent again and again. A response is good when its status is `status`,
+    with `expect_key` its JSON body is an object holding that key, and with `expect_json` its
+    JSON body equals that value."""
 
     method: str
     path: str
@@ -118,6 +119,7 @@ class Call:
     content: bytes | None = None
     status: int = 200
     expect_key: str | None = None
+    expect_json: Any = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,8 @@ def _send(client: httpx.Client, call: Call) -> tuple[float, str | None]:
             body = None
         if not isinstance(body, dict) or call.expect_key not in body:
             return latency, f"no `{call.expect_key}` in {response.text[:200]}"
+    if call.expect_json is not None and response.json() != call.expect_json:
+        return latency, f"an unexpected answer: {response.text[:200]}"
     return latency, None
 
 

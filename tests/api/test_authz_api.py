@@ -598,6 +598,13 @@ def test_odd_bodies_never_make_a_500(http: httpx.Client, bearer: dict[str, str])
         b'[{"requestId": "\\ud800", "subject": {"attributes": {"id": "x"}}}]',
         b'[{"subject": {"accessTokenBody": "{\\"iam_id\\": \\"\\\\ud800\\"}"},'
         b' "action": "kms.a.b", "resource": {"attributes": {}}}]',
+        # Well-formed items whose `requestId` would be echoed: the lone surrogate must be
+        # refused before, whether it came in UTF-8 or in UTF-16 (which json.loads reads too).
+        *(
+            '[{"requestId": "\\ud800", "subject": {"attributes": {"id": "x"}},'
+            ' "action": "kms.secrets.wrap", "resource": {"attributes": {}}}]'.encode(codec)
+            for codec in ("utf-8", "utf-16", "utf-32")
+        ),
     ]
     for path in ("/v2/authz", "/v2/authz/roles", "/v2/authz/explain"):
         for content in bodies:

@@ -6,6 +6,7 @@ point the official IBM SDK at this server (spec §2.2, §13.3).
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,6 +77,16 @@ def announce(url: str, first: NewAccount) -> None:
     console.print()
 
 
+def uvicorn_options(log_level: str) -> dict[str, Any]:
+    """How uvicorn runs strongroom (and the benchmarks' floor, benchmarks/floor.py): uvloop and
+    httptools (the `uvicorn[standard]` extra), no access log (one log line per request costs
+    more than a policy decision; docs/benchmarks.md). Where uvloop or httptools does not install
+    (uvloop has no Windows build), asyncio and h11 serve instead, as uvicorn's `auto` would."""
+    loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    http = "httptools" if find_spec("httptools") else "h11"
+    return {"loop": loop, "http": http, "log_level": log_level, "access_log": False}
+
+
 def serve(
     host: Annotated[
         str | None, typer.Option(help="address to listen on (default 127.0.0.1)")
@@ -109,8 +120,7 @@ def serve(
             runtime.app,
             host=settings.host,
             port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
+            **uvicorn_options(settings.log_level),
         )
     finally:
         runtime.close()
