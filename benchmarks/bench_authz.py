@@ -6,7 +6,8 @@ service IDs in 4 access groups, 340 policies (300 on users, 40 on groups, over 1
 and 32 Object Storage instances), and the asker: a service ID holding Viewer on
 iam-access-management, which grants `iam-access-management.authz.check` (routers/authz.py).
 
-Then, under the bounded load generator (benchmarks/load.py): a single-decision request, a bulk
+Then, under the bounded load generator (benchmarks/load.py, its raw-socket client; with
+`STRONGROOM_BENCH_WORKERS=N`, `strongroom serve --workers N`): a single-decision request, a bulk
 request of 100 decisions (users and group members, permitted and denied), and the floor
 (benchmarks/floor.py): FastAPI + uvicorn with `strongroom serve`'s settings answering the
 single-decision answer as constant bytes. Every response is compared with the answer the world
@@ -36,9 +37,13 @@ from strongroom.testing.postgres import scratch_database
 
 Progress = Callable[[str], None]
 PG_ENV = ("STRONGROOM_BENCH_PG_URL", "STRONGROOM_TEST_PG_URL")
-LOAD = load.Load(processes=4, requests=500, warmup=50, time_limit=30.0)
+# The raw-socket client: httpx costs the clients more CPU than a decision costs the server,
+# and here they share the server's two cores (docs/benchmarks.md, "Authorization over HTTP").
+LOAD = load.Load(processes=4, requests=1000, warmup=50, time_limit=30.0, client="raw")
 BULK = 100
 SEED = 7
+# `strongroom serve --workers N` for the strongroom legs (the floor stays one process)
+WORKERS = int(os.environ.get("STRONGROOM_BENCH_WORKERS", "1"))
 TARGET_RPS, TARGET_P99_MS, TARGET_BULK_DPS, TARGET_FLOOR = 3_000.0, 10.0, 50_000.0, 0.5
 
 VIEWER = "crn:v1:bluemix:public:iam::::role:Viewer"
@@ -216,12 +221,13 @@ def run(reps: int, progress: Progress) -> list[Figure]:
 def _over_http(
     backend: str, admin_url: str | None, reps: int, progress: Progress, *, with_floor: bool
 ) -> list[Figure]:
-    section = f"authz: HTTP, {backend}, {LOAD.processes} clients"
+    workers = f", {WORKERS} workers" if WORKERS > 1 else ""
+    section = f"authz: HTTP, {backend}, {LOAD.processes} clients{workers}"
     apikey = load.new_apikey()
     with ExitStack() as stack:
         tmp = stack.enter_context(_tmp_dir())
         database_url = stack.enter_context(scratch_database(admin_url)) if admin_url else None
-        server = stack.enter_context(load.serve(tmp, apikey, database_url))
+        server = stack.enter_context(load.serve(tmp, apikey, database_url, workers=WORKERS))
         http = stack.enter_context(httpx.Client(base_url=server.url, timeout=30.0))
         form = {"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": apikey}
         owner_token = _ok(http.post("/identity/token", data=form))["access_token"]

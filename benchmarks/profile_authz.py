@@ -66,7 +66,7 @@ def main(argv: list[str]) -> None:
         async def inline(fn: Any, *args: Any, **kwargs: Any) -> Any:
             return fn(*args, **kwargs)
 
-        authz_routes.run_in_threadpool = inline  # type: ignore[attr-defined]
+        authz_routes.run_in_threadpool = inline  # type: ignore[attr-defined,assignment]
     with tempfile.TemporaryDirectory(prefix="strongroom-profile-") as tmp:
         apikey = load.new_apikey()
         settings = Settings(data_dir=Path(tmp), bootstrap_apikey=SecretStr(apikey))
