@@ -10,9 +10,8 @@ Then, under the bounded load generator (benchmarks/load.py, its raw-socket clien
 `STRONGROOM_BENCH_WORKERS=N`, `strongroom serve --workers N`): a single-decision request, a bulk
 request of 100 decisions (users and group members, permitted and denied), and the floor
 (benchmarks/floor.py): FastAPI + uvicorn with `strongroom serve`'s settings answering the
-single-decision answer as constant bytes. Every response is compared with the answer the world
-says (the first answer's decisions are checked against the world, then every later answer must
-equal it byte for byte after parsing).
+single-decision answer as constant bytes. Every response is checked: the first answer's
+decisions against what the world says, then every later answer must equal that first one.
 """
 
 from __future__ import annotations
