@@ -11,6 +11,7 @@ from collections.abc import Callable
 from rich.console import Console
 
 from benchmarks import (
+    bench_authz,
     bench_decide,
     bench_kms,
     bench_nodes,
@@ -28,8 +29,16 @@ SUITES: dict[str, Suite] = {
     "kms": bench_kms.run,
     "nodes": bench_nodes.run,
     "world": bench_world.run,
+    "authz": bench_authz.run,
 }
-DEFAULT = ("tokens", "startup", "decide", "kms", "nodes")  # `world` is opt-in: it takes minutes
+DEFAULT = (
+    "tokens",
+    "startup",
+    "decide",
+    "kms",
+    "nodes",
+    "authz",
+)  # `world` is opt-in: it takes minutes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -178,7 +178,7 @@ def _cold_and_warm(
         Figure(section, f"first check, {label}: reads and compiles it", [1 / cold],
                note=note, per_op=False)
     ]  # fmt: skip
-    call = load.Call("POST", "/v2/authz", headers, content, expect_body=expected)
+    call = load.Call("POST", "/v2/authz", headers, content, expect_json=expected)
     progress(f"{section}: warm checks, {label}")
     rounds = load.run(server, call, replace(LOAD, rounds=reps))
     figures.append(Figure.from_rounds(section, f"warm checks, {label}", rounds))

@@ -8,6 +8,7 @@ passes, so a run always stops by itself. Every response is checked; bad ones are
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import queue
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -54,13 +55,37 @@ class Server:
     pid: int
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process, all its threads (Linux /proc)."""
+        """User + system CPU time of the server process and its children (`--workers`), all
+        their threads (Linux /proc)."""
         try:
-            with open(f"/proc/{self.pid}/stat") as stat:
-                fields = stat.read().rpartition(")")[2].split()
+            total = 0.0
+            for pid in [self.pid, *_children(self.pid)]:
+                total += _cpu(pid)
+            return total
         except OSError:
             return float("nan")  # not Linux: the figure shows nan rather than a guess
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()
+
+
+def _cpu(pid: int) -> float:
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(_stat(int(entry))[1]) == parent:
+                    found.append(int(entry))
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+    return found
 
 
 @contextmanager
@@ -71,12 +96,15 @@ def serve(
     *,
     start_timeout: float = 60.0,
     env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[Server]:
     """`strongroom serve` on a free loopback port, yielded once /healthz answers; always stopped.
     `env`: more `STRONGROOM_*` settings (a second node's shared root key, its consistency mode).
     The server sees none of this process's `STRONGROOM_` variables, only those in `env`."""
     port = _free_port()
     command = [_strongroom(), "serve", "--host", HOST, "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     command += ["--data-dir", str(data_dir)]
     if database_url:
         command += ["--database-url", database_url]
@@ -117,9 +145,9 @@ def _wait_healthy(server: subprocess.Popen[bytes], url: str, timeout: float, log
 
 @dataclass(frozen=True)
 class Call:
-    """One request, sent again and again. A response is good when its status is `status` and,
-    with `expect_key`, its JSON body is an object holding that key; with `expect_body`, its JSON
-    body is exactly that."""
+    """One request, sent again and again. A response is good when its status is `status`,
+    with `expect_key` its JSON body is an object holding that key, and with `expect_json` its
+    JSON body equals that value."""
 
     method: str
     path: str
@@ -127,7 +155,7 @@ class Call:
     content: bytes | None = None
     status: int = 200
     expect_key: str | None = None
-    expect_body: Any = None
+    expect_json: Any = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +165,11 @@ class Load:
     rounds: int = 3
     warmup: int = 20  # per process, before the first round, not counted
     time_limit: float = 30.0  # seconds per round; a round stops sending then
+    # "httpx": one keep-alive httpx.Client per process, as an SDK would send. "raw": one
+    # keep-alive socket per process writing the request's bytes, prepared once, and reading the
+    # answer by its Content-Length: a client that costs far less CPU, for servers that answer
+    # faster than httpx can ask on a machine the clients share (bench_authz.py).
+    client: str = "httpx"
 
 
 @dataclass(frozen=True)
@@ -168,32 +201,87 @@ class Round:
         return self.latencies[int(rank) - 1]
 
 
-def _send(client: httpx.Client, call: Call) -> tuple[float, str | None]:
+class _Raw:
+    """HTTP/1.1 over one keep-alive loopback socket; answers with a Content-Length only."""
+
+    def __init__(self, url: str, call: Call) -> None:
+        host, _, port = url.removeprefix("http://").partition(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=10.0)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+        body = call.content or b""
+        lines = [f"{call.method} {call.path} HTTP/1.1", f"Host: {host}:{port}"]
+        lines += [f"{name}: {value}" for name, value in call.headers.items()]
+        lines.append(f"Content-Length: {len(body)}")
+        self.request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+    def _more(self) -> None:
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+    def send(self) -> tuple[int, bytes]:
+        self.sock.sendall(self.request)
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            self._more()
+        head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
+        status = int(head[9:12])
+        length = None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length is None:
+            raise ConnectionError("an answer without Content-Length")
+        while len(self.buffer) < length:
+            self._more()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return status, body
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _send(client: httpx.Client | _Raw, call: Call) -> tuple[float, str | None]:
     """The request's latency in seconds, and None for a good response or else what was wrong."""
     started = time.perf_counter()
     try:
-        response = client.request(
-            call.method, call.path, headers=call.headers, content=call.content
-        )
-    except httpx.HTTPError as exc:
+        if isinstance(client, _Raw):
+            status, content = client.send()
+        else:
+            response = client.request(
+                call.method, call.path, headers=call.headers, content=call.content
+            )
+            status, content = response.status_code, response.content
+    except (httpx.HTTPError, OSError, ValueError) as exc:
         return time.perf_counter() - started, f"{type(exc).__name__}: {exc}"
     latency = time.perf_counter() - started
-    if response.status_code != call.status:
-        return latency, f"HTTP {response.status_code}: {response.text[:200]}"
-    if call.expect_key is not None:
+    text = content[:200].decode("utf-8", "replace")
+    if status != call.status:
+        return latency, f"HTTP {status}: {text}"
+    if call.expect_key is not None or call.expect_json is not None:
         try:
-            body = response.json()
+            body = json.loads(content)
         except ValueError:
             body = None
-        if not isinstance(body, dict) or call.expect_key not in body:
-            return latency, f"no `{call.expect_key}` in {response.text[:200]}"
-    if call.expect_body is not None and response.json() != call.expect_body:
-        return latency, f"unexpected body {response.text[:200]}"
+        if call.expect_key is not None and (
+            not isinstance(body, dict) or call.expect_key not in body
+        ):
+            return latency, f"no `{call.expect_key}` in {text}"
+        if call.expect_json is not None and body != call.expect_json:
+            return latency, f"an unexpected answer: {text}"
     return latency, None
 
 
 def _worker(url: str, call: Call, load: Load, start: Barrier, out: Any) -> None:
-    with httpx.Client(base_url=url, timeout=10.0) as client:
+    with ExitStack() as stack:
+        client: httpx.Client | _Raw
+        if load.client == "raw":
+            client = _Raw(url, call)
+            stack.callback(client.close)
+        else:
+            client = stack.enter_context(httpx.Client(base_url=url, timeout=10.0))
         for _ in range(load.warmup):
             _send(client, call)
         for _ in range(load.rounds):

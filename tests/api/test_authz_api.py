@@ -281,8 +281,12 @@ def test_a_caller_asks_only_about_accounts_it_may_ask_about(
         "/v2/authz", json=[own], headers={"Authorization": service_id["Authorization"]}
     )
     assert refused.status_code == 403
-    # And nobody asks without a token.
-    assert http.post("/v2/authz", json=[own]).status_code == 401
+    # And nobody asks without a token, on any of the three routes; the token is checked before
+    # the body is read, so a bad body does not tell an anonymous caller how it is bad.
+    for path in ("/v2/authz", "/v2/authz/explain", "/v2/authz/roles"):
+        assert http.post(path, json=[own]).status_code == 401
+        anonymous = http.post(path, content=b"{not json", headers={"Authorization": "Bearer x.y.z"})
+        assert anonymous.status_code == 401, anonymous.text
 
 
 def test_explain_says_why_and_names_the_permitting_policies(
@@ -598,6 +602,13 @@ def test_odd_bodies_never_make_a_500(http: httpx.Client, bearer: dict[str, str])
         b'[{"requestId": "\\ud800", "subject": {"attributes": {"id": "x"}}}]',
         b'[{"subject": {"accessTokenBody": "{\\"iam_id\\": \\"\\\\ud800\\"}"},'
         b' "action": "kms.a.b", "resource": {"attributes": {}}}]',
+        # Well-formed items whose `requestId` would be echoed: the lone surrogate must be
+        # refused before, whether it came in UTF-8 or in UTF-16 (which json.loads reads too).
+        *(
+            '[{"requestId": "\\ud800", "subject": {"attributes": {"id": "x"}},'
+            ' "action": "kms.secrets.wrap", "resource": {"attributes": {}}}]'.encode(codec)
+            for codec in ("utf-8", "utf-16", "utf-32")
+        ),
     ]
     for path in ("/v2/authz", "/v2/authz/roles", "/v2/authz/explain"):
         for content in bodies:

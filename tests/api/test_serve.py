@@ -154,3 +154,44 @@ def test_serve_on_postgresql(tmp_path: Path) -> None:
         sid = client.create_service_id(account_id=details["account_id"], name="on-pg").get_result()
         assert client.get_service_id(id=sid["id"]).get_result()["name"] == "on-pg"
         assert "database: postgresql" in output_of(process)
+
+
+def test_workers_share_one_first_start_and_serve(tmp_path: Path) -> None:
+    """`--workers 2`: the owner's key is made and printed once (no two first starts race on the
+    empty database), and over fresh connections, which the workers take as they come, the key
+    mints tokens that verify wherever they land (the signing keys are in the database)."""
+    with serving(["--data-dir", str(tmp_path), "--workers", "2"]) as (url, process):
+        output = output_of_running(process, "STRONGROOM_APIKEY=")
+        key = env_lines(output)["STRONGROOM_APIKEY"]
+        form = {"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": key}
+        for _ in range(20):
+            token = httpx.post(f"{url}/identity/token", data=form)
+            assert token.status_code == 200, token.text
+            bearer = {"Authorization": f"Bearer {token.json()['access_token']}", "IAM-ApiKey": key}
+            details = httpx.get(f"{url}/v1/apikeys/details", headers=bearer)
+            assert details.status_code == 200, details.text
+        printed = output_of(process)
+    assert (output + printed).count("created account") == 1
+    assert (output + printed).count(f"STRONGROOM_APIKEY={key}") == 1
+
+
+def output_of_running(process: subprocess.Popen[str], marker: str) -> str:
+    """What the running server printed up to the line holding `marker`."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if marker in line:
+            return "".join(lines)
+    raise AssertionError("".join(lines))
+
+
+def test_workers_need_a_shared_database(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*STRONGROOM, "serve", "--workers", "2", "--database-url", "sqlite://"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--workers needs a database the processes share" in done.stdout

@@ -10,7 +10,7 @@ tests and simulations move time instead of sleeping.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -98,8 +98,10 @@ class DecisionPoint:
         subject = question.subject
         moment = question.time or now
         if subject.iam_id and not subject.access_groups:
-            # A user, service ID or profile: its access groups' policies apply to it too.
-            subject = replace(subject, access_groups=snapshot.groups_of(subject.iam_id, moment))
+            # A user, service ID or profile: its access groups' policies apply to it too. Built
+            # directly: `dataclasses.replace` took a sixth of `_decide` (cProfile, bulk /v2/authz).
+            groups = snapshot.groups_of(subject.iam_id, moment)
+            subject = Subject(subject.iam_id, groups, subject.attributes)
         return Request(
             subject=subject,
             action=question.action,

@@ -46,9 +46,12 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
+    # The decision point first: FastAPI matches included routers one by one, twice a request,
+    # so a route's place in the table is part of its cost (docs/benchmarks.md, "Authorization
+    # over HTTP"). Its paths are all fixed and under /v2/authz, which nothing else serves.
     identity = (health, tokens, apikeys, serviceids, profiles, templates)
-    access = (authz, policies, roles, access_settings)
-    for module in (*identity, *access, access_groups, user_management, identity_settings):
+    access = (policies, roles, access_settings)
+    for module in (authz, *identity, *access, access_groups, user_management, identity_settings):
         app.include_router(module.router)
     # Enterprise Management (spec §9)
     app.include_router(enterprise_management.router)

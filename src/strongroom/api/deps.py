@@ -22,6 +22,10 @@ async def container(request: Request) -> Container:
 
 
 async def principal(request: Request, c: Annotated[Container, Depends(container)]) -> Principal:
+    return verified_caller(request, c)
+
+
+def verified_caller(request: Request, c: Container) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         raise Unauthenticated("the Authorization header is missing; send `Bearer <access token>`")
@@ -40,6 +44,15 @@ async def guard(
     if action is None:
         raise RuntimeError(f"route {request.url.path} asks for a guard but declares no IAM action")
     return Guard(caller, action, c.authorizer)
+
+
+def request_guard(request: Request, action: str) -> tuple[Guard, Container]:
+    """`CurrentGuard` and `Services` without FastAPI's dependency solving, which cost more than
+    the policy decision (the /v2/authz routes use it, passing the action their decorator
+    declares; docs/benchmarks.md). The same checks in the same order: the bearer token, then
+    the route's action on whatever the handler touches."""
+    c: Container = request.app.state.container
+    return Guard(verified_caller(request, c), action, c.authorizer), c
 
 
 Services = Annotated[Container, Depends(container)]

@@ -6,11 +6,14 @@ point the official IBM SDK at this server (spec §2.2, §13.3).
 
 from __future__ import annotations
 
+import os
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 from rich.console import Console
 
@@ -76,6 +79,16 @@ def announce(url: str, first: NewAccount) -> None:
     console.print()
 
 
+def uvicorn_options(log_level: str) -> dict[str, Any]:
+    """How uvicorn runs strongroom (and the benchmarks' floor, benchmarks/floor.py): uvloop and
+    httptools (the `uvicorn[standard]` extra), no access log (one log line per request costs
+    more than a policy decision; docs/benchmarks.md). Where uvloop or httptools does not install
+    (uvloop has no Windows build), asyncio and h11 serve instead, as uvicorn's `auto` would."""
+    loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    http = "httptools" if find_spec("httptools") else "h11"
+    return {"loop": loop, "http": http, "log_level": log_level, "access_log": False}
+
+
 def serve(
     host: Annotated[
         str | None, typer.Option(help="address to listen on (default 127.0.0.1)")
@@ -89,10 +102,24 @@ def serve(
         str | None,
         typer.Option(help="SQLAlchemy URL, e.g. postgresql://user@host/db (instead of SQLite)"),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="server processes (default 1). Each is a node: a change made through one is "
+            "seen by the others within 1 s (docs/architecture.md, consistency)",
+        ),
+    ] = 1,
 ) -> None:
     """Run the server."""
     settings = settings_from(host, port, data_dir, database_url)
+    if workers > 1 and _in_memory(settings):
+        console.print("[red]strongroom: --workers needs a database the processes share[/red]")
+        raise typer.Exit(2)
     try:
+        # With workers, this process still migrates and makes the first account, once, before
+        # any worker starts (several first starts on one empty database would race), and it
+        # alone runs the key-management sweep; the workers only serve.
         runtime = bootstrap.build(settings)
     except ConfigurationError as exc:
         console.print(f"[red]strongroom: {exc.message}[/red]")
@@ -105,12 +132,38 @@ def serve(
     )
     try:
         runtime.start_background()  # the key-management sweep (STRONGROOM_KMS_SWEEP_SECONDS)
-        uvicorn.run(
-            runtime.app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
-        )
+        options = uvicorn_options(settings.log_level)
+        if workers == 1:
+            uvicorn.run(runtime.app, host=settings.host, port=settings.port, **options)
+        else:
+            os.environ.update(_worker_environment(settings))
+            uvicorn.run(
+                f"{__name__}:worker_app",
+                factory=True,
+                workers=workers,
+                host=settings.host,
+                port=settings.port,
+                **options,
+            )
     finally:
         runtime.close()
+
+
+def _in_memory(settings: Settings) -> bool:
+    """An SQLite database each process would hold alone (`sqlite://`, `:memory:`)."""
+    url = settings.database_url or ""
+    return url.startswith("sqlite") and (url.rstrip("/").endswith(":") or ":memory:" in url)
+
+
+def _worker_environment(settings: Settings) -> dict[str, str]:
+    """What the command line said, for the worker processes, which read their Settings from the
+    environment (uvicorn starts them afresh)."""
+    found = {"STRONGROOM_DATA_DIR": str(settings.data_dir)}
+    if settings.database_url:
+        found["STRONGROOM_DATABASE_URL"] = settings.database_url
+    return found
+
+
+def worker_app() -> FastAPI:
+    """One worker's app (`strongroom serve --workers N`): the database is migrated already."""
+    return bootstrap.build(Settings()).app

@@ -92,6 +92,18 @@ def _header(token: str) -> dict[str, Any]:
     return header
 
 
+VERIFIED_TOKENS = 4096  # verified access tokens remembered, oldest forgotten first
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    kid: str
+    key: Any  # the public key object that verified it: a rollover that drops it forgets it
+    exp: int
+    iat: int
+    principal: Principal
+
+
 class TokenService:
     # Nodes sharing a database share the key set, and any node may roll it over: an unknown
     # `kid` (or a JWKS request) reads the published keys again, at most once a second each.
@@ -125,6 +137,7 @@ class TokenService:
         self._jwks: list[dict[str, str]] = []
         self._loaded_at = 0.0
         self._missed_at = float("-inf")  # the last reload an unknown kid caused
+        self._verified: dict[str, _Verified] = {}  # token -> what verifying it found
 
     # -- the signing key set --------------------------------------------------------------------
 
@@ -295,7 +308,28 @@ class TokenService:
     # -- verification ---------------------------------------------------------------------------
 
     def verify(self, token: str) -> Principal:
-        """A Principal for a valid access token; Unauthenticated for anything else."""
+        """A Principal for a valid access token; Unauthenticated for anything else.
+
+        A token whose signature was verified before is not verified again while the key that
+        verified it is still published here: an access token is immutable and stateless (no
+        revocation list is read), so only its times need checking again, against the clock.
+        The signature check (RSA plus PyJWT's parsing, about 120 µs) was a quarter of a
+        `/v2/authz` call's CPU time (docs/benchmarks.md, "Authorization over HTTP")."""
+        seen = self._verified.get(token)
+        if seen is not None and self._public.get(seen.kid) is seen.key:
+            self._check_times(seen.exp, seen.iat)
+            return seen.principal
+        return self.verify_signed(token)
+
+    def _check_times(self, exp: int, iat: int) -> None:
+        now = self._clock.now().timestamp()
+        if exp <= now - self.settings.leeway:
+            raise Unauthenticated("the access token has expired")
+        if iat > now + self.settings.leeway:
+            raise Unauthenticated("the access token was issued in the future")
+
+    def verify_signed(self, token: str) -> Principal:
+        """`verify` without its cache of verified tokens: the signature is checked every time."""
         header = _header(token)
         kid = header.get("kid")
         if header.get("alg") != ALGORITHM or not isinstance(kid, str):
@@ -329,14 +363,14 @@ class TokenService:
         exp, iat = claims["exp"], claims["iat"]
         if not isinstance(exp, int) or not isinstance(iat, int):
             raise Unauthenticated("the access token has non-integer times")
-        now = self._clock.now().timestamp()
-        if exp <= now - self.settings.leeway:
-            raise Unauthenticated("the access token has expired")
-        if iat > now + self.settings.leeway:
-            raise Unauthenticated("the access token was issued in the future")
+        self._check_times(exp, iat)
         principal = principal_from_claims(claims)
         if principal is None:
             raise Unauthenticated("the access token does not name an identity and account")
+        with self._lock:
+            if len(self._verified) >= VERIFIED_TOKENS:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[token] = _Verified(kid, key, exp, iat, principal)
         return principal
 
     # -- trusted-profile tokens (spec §3.1, §3.3; grants in tokens/profile_grants.py) -----------

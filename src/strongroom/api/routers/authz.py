@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from strongroom.api.actions import iam_action
-from strongroom.api.deps import CurrentGuard, Services
+from strongroom.api.deps import Services, request_guard
 from strongroom.api.schemas.authz import (
     AUTHZ_MEDIA,
     NOT_AN_ARRAY,
@@ -42,9 +42,15 @@ router = APIRouter()
 SERVICE = "iam-access-management"
 
 
+CHECK = "iam-access-management.authz.check"
+ROLES = "iam-access-management.authz.roles"
+
+
 def _declares(action: str) -> dict[str, Any]:
-    """The route's IAM action, and its body in the OpenAPI document (read by hand, below)."""
+    """The route's IAM action, and its body in the OpenAPI document (read by hand, below). The
+    action is declared but not bound by a dependency: the handler passes it to `request_guard`."""
     declared = iam_action(action)
+    del declared["dependencies"]
     declared["openapi_extra"]["requestBody"] = {
         "required": True,
         "content": {"application/json": {"schema": {"type": "array", "maxItems": 1000}}},
@@ -63,11 +69,20 @@ async def _body(request: Request) -> Any:
         body = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise Invalid("the request body is not valid JSON") from exc
-    try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except (UnicodeError, RecursionError) as exc:
-        raise Invalid("the request body holds text that is not valid Unicode") from exc
+    if _may_hold_surrogates(raw):
+        try:
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except (UnicodeError, RecursionError) as exc:
+            raise Invalid("the request body holds text that is not valid Unicode") from exc
     return body
+
+
+def _may_hold_surrogates(raw: bytes) -> bool:
+    """Whether the parsed body can hold a lone surrogate, so that writing it back is checked
+    only then (it was a third of a bulk request's parsing). `json.loads` gets one from a `\\u`
+    escape or from UTF-8 bytes it decodes with `surrogatepass` (a surrogate's lead byte is
+    0xED); a UTF-16 or UTF-32 body (a NUL in the first four bytes) is always checked."""
+    return b"\\u" in raw or b"\xed" in raw or b"\x00" in raw[:4]
 
 
 def _require_accounts(guard: Guard, items: list[Item]) -> None:
@@ -99,16 +114,23 @@ def _decide(
     }
 
 
-@router.post("/v2/authz", **_declares("iam-access-management.authz.check"))
-async def authorize(request: Request, guard: CurrentGuard, services: Services) -> JSONResponse:
+# The handlers take the Request alone and build their guard with `request_guard`: FastAPI's
+# dependency solving cost more than the decisions (docs/benchmarks.md). The checks and their
+# order are those of `CurrentGuard`: a bad token answers 401 before the body is read.
+
+
+@router.post("/v2/authz", **_declares(CHECK))
+async def authorize(request: Request) -> JSONResponse:
+    guard, services = request_guard(request, CHECK)
     body = await _body(request)
     answer = await run_in_threadpool(_decide, body, guard, services, explain=False)
     return _answer(request, answer, AUTHZ_MEDIA)
 
 
-@router.post("/v2/authz/explain", **_declares("iam-access-management.authz.check"))
-async def explain(request: Request, guard: CurrentGuard, services: Services) -> JSONResponse:
+@router.post("/v2/authz/explain", **_declares(CHECK))
+async def explain(request: Request) -> JSONResponse:
     """Not an IBM API: `/v2/authz` with each decision's `reason` and permitting `policies`."""
+    guard, services = request_guard(request, CHECK)
     body = await _body(request)
     answer = await run_in_threadpool(_decide, body, guard, services, explain=True)
     return _answer(request, answer, None)
@@ -121,8 +143,9 @@ def _roles(body: Any, guard: Guard, services: Services) -> dict[str, list[dict[s
     return {"responses": [roles_out(item, held) for item, held in zip(items, grants, strict=True)]}
 
 
-@router.post("/v2/authz/roles", **_declares("iam-access-management.authz.roles"))
-async def roles(request: Request, guard: CurrentGuard, services: Services) -> JSONResponse:
+@router.post("/v2/authz/roles", **_declares(ROLES))
+async def roles(request: Request) -> JSONResponse:
+    guard, services = request_guard(request, ROLES)
     body = await _body(request)
     answer = await run_in_threadpool(_roles, body, guard, services)
     return _answer(request, answer, ROLES_MEDIA)
