@@ -134,7 +134,9 @@ def _world(
                    per_op=False)
         )  # fmt: skip
         began = time.monotonic()
-        server = stack.enter_context(load.serve(tmp, made.probes[0].apikey, url, start_timeout=120))
+        server = stack.enter_context(
+            load.serve(tmp, made.probes[0].apikey, url, start_timeout=120, env=_passed_on())
+        )
         startup = time.monotonic() - began
         figures.append(
             Figure(section, "startup: spawn to /healthz", [1 / startup],
