@@ -238,22 +238,37 @@ class LocalAuthorizer:
 class Guard:
     """One route's authorization: who is calling, with which declared action."""
 
-    def __init__(self, principal: Principal, action: str, authorizer: Authorizer) -> None:
+    def __init__(
+        self,
+        principal: Principal,
+        action: str,
+        authorizer: Authorizer,
+        *,
+        source: str | None = None,
+    ) -> None:
         self.principal = principal
         self.action = action
         self._authorizer = authorizer
+        # The request's client address, for rules that depend on it (Key Protect's allowedIP
+        # instance policy, kms/scope.py); None when the call does not come over a network.
+        self.source = source
 
     def with_action(self, action: str) -> Guard:
         """The same caller, checked for another action the use case also performs (an
         invitation that grants policies asks `iam-access-management.policies.create` too)."""
-        return Guard(self.principal, action, self._authorizer)
+        return Guard(self.principal, action, self._authorizer, source=self.source)
 
     def in_account(self, account_id: str) -> Guard:
         """The same identity and action, decided by another account's policies and membership:
         that account's consent to an act that reaches into it from outside (importing it into
         an enterprise, spec §9). Only a use case asks this; a token still acts in its own
         account alone."""
-        return Guard(replace(self.principal, account_id=account_id), self.action, self._authorizer)
+        return Guard(
+            replace(self.principal, account_id=account_id),
+            self.action,
+            self._authorizer,
+            source=self.source,
+        )
 
     def require(self, resource: Resource, *, missing: NotFound | None = None) -> None:
         """Raise unless permitted. An object addressed by id in another account answers exactly

@@ -521,7 +521,8 @@ def test_allowed_ip_policy_admits_key_requests_only_from_its_subnets(kms: Kms) -
     # Another instance is not affected.
     other = new_tenant(kms.server)
     assert create_key(other, "elsewhere")["state"] == 1
-    # Behind a reverse proxy on the host, uvicorn reports the forwarded client (api/kms_network.py).
+    # Behind a reverse proxy on the host, uvicorn reports the forwarded client (the guard's
+    # `source`, api/deps.py).
     token = kp.authenticator.token_manager.get_token()
     headers = {"Authorization": f"Bearer {token}", "Bluemix-Instance": inst}
     url = f"{kms.server.url}/api/v2/keys/{kid}/metadata"

@@ -8,7 +8,6 @@ from strongroom import __version__
 from strongroom.api import errors
 from strongroom.api.container import Container
 from strongroom.api.kms_action_form import ActionForm
-from strongroom.api.kms_network import AllowedSource
 from strongroom.api.middleware import RequestContext
 from strongroom.api.routers import (
     access_settings,
@@ -61,10 +60,10 @@ def create_app(container: Container) -> FastAPI:
     for module in (resource_instances, resource_keys):
         app.include_router(module.router)
     # Key management (spec kms-api.md §3). Registrations first: `GET /keys/registrations` must
-    # match before `GET /keys/{id}` takes `registrations` for a key id. Every key router takes
-    # the allowedIP check; the instance policies stay reachable to fix a policy that locks out.
+    # match before `GET /keys/{id}` takes `registrations` for a key id. The allowedIP policy is
+    # checked where the instance is opened (kms/scope.py).
     for module in (kms_registrations, kms_rings, kms_keys, kms_import, kms_policies):
-        app.include_router(module.router, dependencies=[AllowedSource])
+        app.include_router(module.router)
     app.include_router(kms_policies.instance_router)
     app.add_middleware(ActionForm)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)

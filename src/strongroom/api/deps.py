@@ -43,7 +43,10 @@ async def guard(
     action = getattr(request.state, "iam_action", None)
     if action is None:
         raise RuntimeError(f"route {request.url.path} asks for a guard but declares no IAM action")
-    return Guard(caller, action, c.authorizer)
+    # The connection's peer as uvicorn reports it: it reads `X-Forwarded-For` only from its
+    # `--forwarded-allow-ips` (by default 127.0.0.1), so behind a local proxy it is the client.
+    source = request.client.host if request.client else None
+    return Guard(caller, action, c.authorizer, source=source)
 
 
 def request_guard(request: Request, action: str) -> tuple[Guard, Container]:
@@ -52,7 +55,8 @@ def request_guard(request: Request, action: str) -> tuple[Guard, Container]:
     declares; docs/benchmarks.md). The same checks in the same order: the bearer token, then
     the route's action on whatever the handler touches."""
     c: Container = request.app.state.container
-    return Guard(verified_caller(request, c), action, c.authorizer), c
+    source = request.client.host if request.client else None
+    return Guard(verified_caller(request, c), action, c.authorizer, source=source), c
 
 
 Services = Annotated[Container, Depends(container)]

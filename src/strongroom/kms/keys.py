@@ -69,8 +69,10 @@ class KeyLoader:
         self.clock = clock
         self.backend = backend
 
-    def scope(self, uow: UnitOfWork, guard: Guard, instance_id: str) -> Scope:
-        return open_scope(uow, guard, instance_id, self.backend)
+    def scope(
+        self, uow: UnitOfWork, guard: Guard, instance_id: str, *, check_source: bool = True
+    ) -> Scope:
+        return open_scope(uow, guard, instance_id, self.backend, check_source=check_source)
 
     def key(self, uow: UnitOfWork, scope: Scope, ref: str) -> Key:
         now = self.clock.now()

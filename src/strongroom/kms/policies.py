@@ -105,24 +105,10 @@ class KmsPolicyService:
         return self._port if rules.enabled_policy(found, rules.ALLOWED_IP) else None
 
     def _instance(self, uow: UnitOfWork, guard: Guard, instance_id: str) -> Scope:
-        scope = self._load.scope(uow, guard, instance_id)
+        # The instance-policy routes are reachable from anywhere (open_scope, `check_source`).
+        scope = self._load.scope(uow, guard, instance_id, check_source=False)
         require(guard, scope, scope.resource())
         return scope
-
-    # -- effects on other requests ----------------------------------------------------------
-
-    def check_source(self, account_id: str, instance_id: str, client_ip: str | None) -> None:
-        """Refuse a key request from outside the instance's allowedIP subnets (401, as Key
-        Protect answers). Only an instance of the caller's account (`account_id`) is checked: for
-        another account's the scope refuses the request anyway, and saying why here would tell
-        that a policy exists."""
-        with self._uow() as uow:
-            found = uow.instance_policies.list(instance_id)
-            if rules.enabled_policy(found, rules.ALLOWED_IP) is None:
-                return  # the common case: one read
-            instance = uow.resource_instances.get(instance_id)
-        if instance is not None and instance.account_id == account_id:
-            rules.check_source_ip(found, client_ip)
 
 
 def policies_for_new_key(

@@ -17,6 +17,7 @@ from strongroom.authz import Guard, Resource
 from strongroom.errors import Forbidden
 from strongroom.kms.crypto.backend import CryptoBackend
 from strongroom.kms.errors import KmsError
+from strongroom.kms.instance_policies import ALLOWED_IP, check_source_ip, enabled_policy
 from strongroom.kms.models import Key, KmsInstance
 from strongroom.resources.instance_models import Instance, InstanceState
 from strongroom.store.ports import UnitOfWork
@@ -78,9 +79,20 @@ def unknown_instance(instance_id: str) -> KmsError:
     )
 
 
-def open_scope(uow: UnitOfWork, guard: Guard, instance_id: str, backend: CryptoBackend) -> Scope:
+def open_scope(
+    uow: UnitOfWork,
+    guard: Guard,
+    instance_id: str,
+    backend: CryptoBackend,
+    *,
+    check_source: bool = True,
+) -> Scope:
     """The instance, with its master key made on first use (so `uow` must be a write unit of
-    work the first time; later reads only read)."""
+    work the first time; later reads only read).
+
+    With `check_source`, a request from outside the instance's allowedIP subnets is refused
+    (spec §3.6: 401, as Key Protect answers), in this unit of work. Only the instance-policy
+    routes pass False: a Manager who shut themselves out can still correct the policy."""
     found = uow.resource_instances.get(instance_id)
     if (
         found is None
@@ -88,6 +100,10 @@ def open_scope(uow: UnitOfWork, guard: Guard, instance_id: str, backend: CryptoB
         or found.account_id != guard.principal.account_id
     ):
         raise unknown_instance(instance_id)
+    if check_source:
+        policies = uow.instance_policies.list(found.guid)
+        if enabled_policy(policies, ALLOWED_IP) is not None:
+            check_source_ip(policies, guard.source)
     if found.state is not InstanceState.ACTIVE:
         raise KmsError(
             "FEATURE_RESTRICTED_ERR",

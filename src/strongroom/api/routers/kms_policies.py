@@ -1,8 +1,8 @@
 """Key Protect policies at IBM's paths (spec kms-api.md §3 rows 2, 22-26, §3.1, §3.6).
 
-`router` holds the key-level routes (key policies, creation with policy overrides): api/app.py
-includes it behind the allowedIP check like every key route. `instance_router` holds the
-instance-level routes, which that check leaves reachable (api/kms_network.py).
+`router` holds the key-level routes (key policies, creation with policy overrides), under the
+allowedIP check like every key route; `instance_router` holds the instance-level routes, which
+that check leaves reachable (kms/scope.py `open_scope`, `check_source`).
 """
 
 from __future__ import annotations
