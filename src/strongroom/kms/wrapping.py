@@ -11,6 +11,7 @@ version or another `aad` does not open.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from strongroom import ids
 from strongroom.authz import Guard
 from strongroom.clock import Clock
-from strongroom.kms import lifecycle, secure_import
+from strongroom.kms import lifecycle, names, secure_import
 from strongroom.kms.crypto import ciphertext
 from strongroom.kms.crypto.backend import CiphertextError, CryptoBackend
 from strongroom.kms.errors import KmsError
@@ -47,15 +48,6 @@ class Unwrap:
     rewrapped_version_id: str | None = None
 
 
-def _aad(body: dict[str, Any], what: str) -> list[str]:
-    aad = body.get("aad")
-    if aad is None:
-        return []
-    if not isinstance(aad, list) or not all(isinstance(a, str) and len(a) <= 255 for a in aad):
-        raise field_error("aad", "`aad` is a list of strings of at most 255 characters", what)
-    return aad
-
-
 class WrapService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, backend: CryptoBackend) -> None:
         self._uow = uow
@@ -65,7 +57,7 @@ class WrapService:
 
     def wrap(self, guard: Guard, instance_id: str, ref: str, body: dict[str, Any]) -> Wrap:
         what = lifecycle.WHAT["wrap"]
-        aad = _aad(body, what)
+        aad = names.wrap_aad(body.get("aad"), what=what)
         given = body.get("plaintext")
         generated = given is None or given == ""
         plaintext = (
@@ -88,7 +80,7 @@ class WrapService:
         """`show`: unwrap (the data key is returned); else rewrap (only the new ciphertext)."""
         action = "unwrap" if show else "rewrap"
         what = lifecycle.WHAT[action]
-        aad = _aad(body, what)
+        aad = names.wrap_aad(body.get("aad"), what=what)
         text = body.get("ciphertext")
         if not isinstance(text, str) or not text:
             raise field_error("ciphertext", "`ciphertext` is required", what)
@@ -133,7 +125,7 @@ class WrapService:
         return version
 
     def _wrap(
-        self, scope: Scope, key: Key, version: KeyVersion, plaintext: bytes, aad: list[str]
+        self, scope: Scope, key: Key, version: KeyVersion, plaintext: bytes, aad: Sequence[str]
     ) -> str:
         wrapped = self._backend.wrap(
             scope.kms.master_key,
