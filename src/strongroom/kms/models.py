@@ -14,6 +14,10 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
+# When and by whom (an iam_id) something happened: the same record the Resource Controller
+# keeps for instances, so one pair of row helpers stores both (store/sql/instance_repos.py).
+from strongroom.resources.instance_models import Stamp
+
 
 class KeyState(IntEnum):
     """NIST SP 800-57 numbering (spec §2.2). There is no 4 for keys; purged keys are gone."""
@@ -23,14 +27,6 @@ class KeyState(IntEnum):
     SUSPENDED = 2  # disabled
     DEACTIVATED = 3  # expired
     DESTROYED = 5  # deleted, restorable for 30 days, purgeable after 4 hours
-
-
-@dataclass(frozen=True, slots=True)
-class Stamp:
-    """When and by whom (an iam_id) something happened."""
-
-    at: datetime
-    by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,3 +177,19 @@ class Registration:
     key_version_created_at: datetime
     created: Stamp
     updated: Stamp
+
+
+__all__ = [
+    "Alias",
+    "DualAuth",
+    "ImportToken",
+    "InstancePolicy",
+    "Key",
+    "KeyPolicy",
+    "KeyRing",
+    "KeyState",
+    "KeyVersion",
+    "KmsInstance",
+    "Registration",
+    "Stamp",
+]

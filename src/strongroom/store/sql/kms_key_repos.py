@@ -22,7 +22,8 @@ from strongroom.kms.models import (
 )
 from strongroom.store.kms_ports import KmsKeyQuery
 from strongroom.store.sql import tables as t
-from strongroom.store.sql.kms_repos import _count, _insert_new, _required, _stamp_in, _stamp_out
+from strongroom.store.sql.instance_repos import _required, _stamp_in, _stamp_out
+from strongroom.store.sql.kms_repos import _count, _insert_new
 from strongroom.store.sql.repos import _utc_iso
 
 # Bound parameters per IN list: well under SQLite's limit on variables in one statement.

@@ -15,24 +15,9 @@ from strongroom.kms.models import (
     InstancePolicy,
     KeyRing,
     KmsInstance,
-    Stamp,
 )
 from strongroom.store.sql import tables as t
-
-
-def _stamp_in(prefix: str, stamp: Stamp | None) -> dict[str, Any]:
-    if stamp is None:
-        return {f"{prefix}_at": None, f"{prefix}_by": None}
-    return {f"{prefix}_at": stamp.at, f"{prefix}_by": stamp.by}
-
-
-def _stamp_out(row: Any, prefix: str) -> Stamp | None:
-    at = getattr(row, f"{prefix}_at")
-    return None if at is None else Stamp(at, getattr(row, f"{prefix}_by"))
-
-
-def _required(row: Any, prefix: str) -> Stamp:
-    return Stamp(getattr(row, f"{prefix}_at"), getattr(row, f"{prefix}_by"))
+from strongroom.store.sql.instance_repos import _required, _stamp_in, _stamp_out
 
 
 def _insert_new(conn: sa.Connection, insert: sa.Insert, exists: Callable[[], bool]) -> bool:
