@@ -25,6 +25,7 @@ from strongroom.kms.key_policies import PolicyOverrides, parse_policy_overrides
 from strongroom.kms.listing import KeyListQuery
 from strongroom.kms.models import DualAuth, Key, KeyPolicy, KeyState, KeyVersion, Stamp
 from strongroom.kms.new_key import NewKey, parse_new_key
+from strongroom.kms.ring_access import listable_rings
 from strongroom.kms.scope import DEFAULT_RING, Scope, open_scope, require
 from strongroom.store.kms_ports import KmsKeyQuery
 from strongroom.store.ports import UnitOfWork, UnitOfWorkFactory
@@ -279,26 +280,10 @@ class KmsKeyService:
             )
             if not lifecycle.purge_due(k, now)
         ]
-        return self._listable(guard, scope, keys, ring)
-
-    def _listable(self, guard: Guard, scope: Scope, keys: list[Key], ring: str | None) -> list[Key]:
-        try:
-            require(guard, scope, scope.resource(ring))
-            return keys
-        except KmsError:
-            if ring is not None:
-                raise
-        allowed: dict[str, bool] = {}
-        for key in keys:
-            if key.key_ring_id not in allowed:
-                try:
-                    require(guard, scope, scope.resource(key.key_ring_id))
-                    allowed[key.key_ring_id] = True
-                except KmsError:
-                    allowed[key.key_ring_id] = False
-        if not any(allowed.values()):
-            require(guard, scope, scope.resource())  # raises the instance-level refusal
-        return [k for k in keys if allowed[k.key_ring_id]]
+        # The rings the caller may list: all with `secrets.list` on the instance, else those
+        # it holds that action on (kms/ring_access.py, shared with rings and registrations).
+        allowed = listable_rings(guard, scope, {k.key_ring_id for k in keys}, ring)
+        return [k for k in keys if k.key_ring_id in allowed]
 
     # -- move (spec §3.9) -----------------------------------------------------------------------
 

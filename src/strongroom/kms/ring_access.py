@@ -1,6 +1,6 @@
 """Which key rings a list may show (spec kms-api.md §4.1, last paragraph): a grant on the instance
-reaches every ring, a grant on one key ring reaches that ring alone. Key rings and registrations
-are listed the way keys are (kms/keys.py `_listable`): everything when the route's action is
+reaches every ring, a grant on one key ring reaches that ring alone. Keys, key rings and
+registrations are all listed this way: everything when the route's action is
 permitted on the instance, else the rings it is permitted on, else the instance's refusal.
 """
 
