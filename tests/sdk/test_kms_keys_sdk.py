@@ -440,3 +440,41 @@ def test_purge_erases_the_key_material(kms: Kms) -> None:
     with kms.server.runtime.uow() as uow:
         assert uow.key_versions.count(kid) == 0 and uow.kms_keys.get(inst, kid) is None
         assert uow.key_versions.newest(kid) is None
+
+
+def test_oversized_and_foreign_input_is_refused_and_writes_nothing(kms: Kms) -> None:
+    """Bad input of issue 6: oversized payloads, and a ciphertext of another instance's key,
+    answer a 4xx with the reason code, and nothing is created."""
+    tenant = new_tenant(kms.server)
+    kp, inst = tenant.client, tenant.instance
+    root = create_key(tenant, "root")
+    with pytest.raises(ApiException) as refused:
+        kp.wrap_key(
+            id=root["id"], bluemix_instance=inst,
+            key_action_wrap_body=body({"plaintext": b64(b"x" * 7_501)}),
+        )  # fmt: skip
+    assert refused.value.code == 400 and reason(refused.value) == "INVALID_FIELD_ERR"
+    with pytest.raises(ApiException) as refused:
+        create_key(tenant, "too-big", extractable=True, payload=b64(b"y" * 7_501))
+    assert refused.value.code == 400 and reason(refused.value) == "INVALID_FIELD_ERR"
+    with pytest.raises(ApiException) as refused:
+        create_key(tenant, "not-base64", extractable=True, payload="%%%")
+    assert refused.value.code == 400 and reason(refused.value) == "INVALID_FIELD_ERR"
+    names = [k["name"] for k in result_json(kp.get_keys(bluemix_instance=inst))["resources"]]
+    assert names == ["root"]
+
+    # A ciphertext of one instance's key, sent to another instance's key: it does not open.
+    second = new_tenant(kms.server)
+    made = result_json(
+        kp.wrap_key(
+            id=root["id"], bluemix_instance=inst,
+            key_action_wrap_body=body({"plaintext": b64(b"z" * 32)}),
+        )
+    )  # fmt: skip
+    other = create_key(second, "other-root")
+    with pytest.raises(ApiException) as refused:
+        second.client.unwrap_key(
+            id=other["id"], bluemix_instance=second.instance,
+            key_action_unwrap_body=body({"ciphertext": made["ciphertext"]}),
+        )  # fmt: skip
+    assert refused.value.code == 422 and reason(refused.value) == "UNPROCESSABLE_CIPHERTEXT_ERR"
