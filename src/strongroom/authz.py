@@ -183,6 +183,15 @@ class LocalAuthorizer:
         entry = self._entry(account_id)
         return entry.policy_set, entry.memberships
 
+    def is_fresh(self, account_id: str) -> bool:
+        """Whether a check in this account can be answered without reading the store: its
+        compiled set is held and, in cached mode, was revalidated within the staleness bound.
+        In strong mode every check reads the stored revision, so never."""
+        if self._strong:
+            return False
+        entry = self._cache.get(account_id)
+        return entry is not None and time.monotonic() - entry.checked < self._max_staleness
+
     def invalidate(self, account_id: str) -> None:
         """Drop an account's compiled set (call after a change to its access has committed)."""
         with self._lock:

@@ -95,3 +95,33 @@ def test_strong_mode_sees_another_nodes_commit_at_the_next_check(tmp_path: Path)
     finally:
         for runtime in (writer, strong, cached):
             runtime.close()
+
+
+def test_fresh_means_a_check_reads_no_store(tmp_path: Path) -> None:
+    """`is_fresh` is what lets /v2/authz decide on the event loop (api/routers/authz.py): it must
+    be true only while a check would be answered from the cache alone."""
+    cached = runtime_on(tmp_path, max_staleness=30.0)
+    try:
+        account, owner = account_of(cached)
+        subject = f"iam-ServiceId-{uuid.uuid4()}"
+        decisions, authorizer = cached.container.decisions, cached.container.authorizer
+        authorizer.invalidate_all()
+        assert not decisions.from_memory([account])  # not held yet
+        assert not may_wrap(cached, account, subject)
+        assert decisions.from_memory([account])
+        assert not decisions.from_memory([account, "another-account"])
+        grant_reader(cached, account, owner, subject)
+        authorizer.invalidate(account)  # what a change notice does
+        assert not decisions.from_memory([account])
+        assert may_wrap(cached, account, subject)
+        assert decisions.from_memory([account])
+    finally:
+        cached.close()
+    strong = runtime_on(tmp_path / "strong", consistency="strong")
+    try:
+        account, _ = account_of(strong)
+        assert not may_wrap(strong, account, f"iam-ServiceId-{uuid.uuid4()}")
+        # Strong mode reads the stored revision at every check: never fresh.
+        assert not strong.container.decisions.from_memory([account])
+    finally:
+        strong.close()

@@ -9,7 +9,7 @@ tests and simulations move time instead of sleeping.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -24,6 +24,10 @@ class PolicySets(Protocol):
 
     def access_of(self, account_id: str) -> tuple[PolicySet, MembershipSnapshot]:
         """The account's compiled policies and access-group memberships, of one revision."""
+        ...
+
+    def is_fresh(self, account_id: str) -> bool:
+        """Whether `access_of(account_id)` would answer without reading the store."""
         ...
 
 
@@ -68,6 +72,12 @@ class DecisionPoint:
         sets: dict[str, Access] = {}
         now = self.clock.now()
         return [self._decide(q, now, sets) for q in questions]
+
+    def from_memory(self, accounts: Iterable[str]) -> bool:
+        """Whether deciding in these accounts reads no store (every set held and fresh): the
+        decision point's caller may then decide on its own thread instead of handing the work
+        to a worker thread (api/routers/authz.py)."""
+        return all(self.policy_sets.is_fresh(account) for account in accounts)
 
     def roles(self, questions: Sequence[Question]) -> list[list[RoleGrant]]:
         sets: dict[str, Access] = {}

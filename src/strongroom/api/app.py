@@ -42,6 +42,9 @@ def create_app(container: Container) -> FastAPI:
         description="IAM and key management speaking IBM Cloud's APIs",
         docs_url="/docs",
         redoc_url=None,
+        # FastAPI's own OpenTelemetry bridge looks up the global providers on every request;
+        # strongroom sets up none, and that lookup cost more than a policy decision.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     errors.install(app)

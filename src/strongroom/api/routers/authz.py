@@ -16,15 +16,17 @@ only in its own account, so today that means: a caller asks about its own accoun
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from strongroom.api import json_codec
 from strongroom.api.actions import iam_action
 from strongroom.api.deps import Services, request_guard
+from strongroom.api.plain_route import PlainRoute
 from strongroom.api.schemas.authz import (
     AUTHZ_MEDIA,
     NOT_AN_ARRAY,
@@ -37,7 +39,7 @@ from strongroom.api.schemas.authz import (
 from strongroom.authz import Guard, Resource
 from strongroom.errors import Invalid
 
-router = APIRouter()
+router = APIRouter(route_class=PlainRoute)
 
 SERVICE = "iam-access-management"
 
@@ -59,93 +61,100 @@ def _declares(action: str) -> dict[str, Any]:
 
 
 async def _body(request: Request) -> Any:
-    """The JSON body, read here rather than by FastAPI so that no body makes a 500: nesting
-    too deep for the parser and unpaired surrogates (which cannot be written back out in an
-    error message or an echo) are refused as bad input."""
+    """The JSON body, read here rather than by FastAPI so that no body makes a 500 (see
+    `json_codec.read`)."""
     raw = await request.body()
     if not raw.strip():
         raise Invalid(NOT_AN_ARRAY)
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise Invalid("the request body is not valid JSON") from exc
-    if _may_hold_surrogates(raw):
-        try:
-            json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except (UnicodeError, RecursionError) as exc:
-            raise Invalid("the request body holds text that is not valid Unicode") from exc
-    return body
+        return json_codec.read(raw)
+    except json_codec.Unreadable as exc:
+        raise Invalid(str(exc)) from exc
 
 
-def _may_hold_surrogates(raw: bytes) -> bool:
-    """Whether the parsed body can hold a lone surrogate, so that writing it back is checked
-    only then (it was a third of a bulk request's parsing). `json.loads` gets one from a `\\u`
-    escape or from UTF-8 bytes it decodes with `surrogatepass` (a surrogate's lead byte is
-    0xED); a UTF-16 or UTF-32 body (a NUL in the first four bytes) is always checked."""
-    return b"\\u" in raw or b"\xed" in raw or b"\x00" in raw[:4]
-
-
-def _require_accounts(guard: Guard, items: list[Item]) -> None:
+def _accounts(guard: Guard, items: list[Item]) -> list[str]:
+    """The accounts a batch asks about; one that names none (or is empty) is still checked, in
+    the caller's own."""
     asked = [item.question.resource.get("accountId", "") for item in items]
-    accounts = [account for account in dict.fromkeys(asked) if account]
-    # A batch that names no account (or is empty) is still checked, in the caller's own.
-    for account in accounts or [guard.principal.account_id]:
-        guard.require(Resource(account, SERVICE, "authz"))
+    return [account for account in dict.fromkeys(asked) if account] or [guard.principal.account_id]
 
 
-def _answer(request: Request, body: dict[str, Any], vendor_type: str | None) -> JSONResponse:
+def _answer(request: Request, body: dict[str, Any], vendor_type: str | None) -> Response:
     """IBM's clients ask for a vendor media type; answer in it when asked, else plain JSON."""
     accept = request.headers.get("accept", "").lower()
     media_type = vendor_type if vendor_type and vendor_type in accept else "application/json"
-    return JSONResponse(body, media_type=media_type)
+    return Response(json_codec.write(body), media_type=media_type)
 
 
-def _decide(
-    body: Any, guard: Guard, services: Services, *, explain: bool
-) -> dict[str, list[dict[str, Any]]]:
-    items = parse_requests(body, with_action=True, verify=services.tokens.verify)
-    _require_accounts(guard, items)
-    decisions = services.decisions.decide([item.question for item in items])
-    return {
-        "responses": [
-            decision_out(item, decision, explain=explain)
-            for item, decision in zip(items, decisions, strict=True)
-        ]
-    }
+Answer = dict[str, list[dict[str, Any]]]
 
 
-# The handlers take the Request alone and build their guard with `request_guard`: FastAPI's
-# dependency solving cost more than the decisions (docs/benchmarks.md). The checks and their
-# order are those of `CurrentGuard`: a bad token answers 401 before the body is read.
-
-
-@router.post("/v2/authz", **_declares(CHECK))
-async def authorize(request: Request) -> JSONResponse:
-    guard, services = request_guard(request, CHECK)
+async def _batch(
+    request: Request,
+    action: str,
+    *,
+    with_action: bool,
+    answer: Callable[[Guard, Services, list[Item], list[str]], Answer],
+) -> Answer:
+    """Read and authorize a batch, then answer it: on this thread when every account it asks
+    about is held fresh in the policy cache (no store is read, and a worker thread would only add
+    its hand-off: the work is CPU-bound under one GIL either way), else on a worker thread so
+    the event loop never waits on the database."""
+    guard, services = request_guard(request, action)
     body = await _body(request)
-    answer = await run_in_threadpool(_decide, body, guard, services, explain=False)
-    return _answer(request, answer, AUTHZ_MEDIA)
+    items = parse_requests(body, with_action=with_action, verify=services.tokens.verify)
+    accounts = _accounts(guard, items)
+    if services.decisions.from_memory(accounts):
+        return answer(guard, services, items, accounts)
+    return await run_in_threadpool(answer, guard, services, items, accounts)
 
 
-@router.post("/v2/authz/explain", **_declares(CHECK))
-async def explain(request: Request) -> JSONResponse:
-    """Not an IBM API: `/v2/authz` with each decision's `reason` and permitting `policies`."""
-    guard, services = request_guard(request, CHECK)
-    body = await _body(request)
-    answer = await run_in_threadpool(_decide, body, guard, services, explain=True)
-    return _answer(request, answer, None)
+def _require(guard: Guard, accounts: list[str]) -> None:
+    for account in accounts:
+        guard.require(Resource(account, SERVICE, "authz"))
 
 
-def _roles(body: Any, guard: Guard, services: Services) -> dict[str, list[dict[str, Any]]]:
-    items = parse_requests(body, with_action=False, verify=services.tokens.verify)
-    _require_accounts(guard, items)
+def _decisions(explain: bool) -> Callable[[Guard, Services, list[Item], list[str]], Answer]:
+    def answer(guard: Guard, services: Services, items: list[Item], accounts: list[str]) -> Answer:
+        _require(guard, accounts)
+        decisions = services.decisions.decide([item.question for item in items])
+        return {
+            "responses": [
+                decision_out(item, decision, explain=explain)
+                for item, decision in zip(items, decisions, strict=True)
+            ]
+        }
+
+    return answer
+
+
+def _roles(guard: Guard, services: Services, items: list[Item], accounts: list[str]) -> Answer:
+    _require(guard, accounts)
     grants = services.decisions.roles([item.question for item in items])
     return {"responses": [roles_out(item, held) for item, held in zip(items, grants, strict=True)]}
 
 
+_DECIDE, _EXPLAIN = _decisions(explain=False), _decisions(explain=True)
+
+# The handlers take the Request alone (PlainRoute) and build their guard with `request_guard`:
+# FastAPI's dependency solving cost more than the decisions (docs/benchmarks.md). The checks and
+# their order are those of `CurrentGuard`: a bad token answers 401 before the body is read.
+
+
+@router.post("/v2/authz", **_declares(CHECK))
+async def authorize(request: Request) -> Response:
+    answer = await _batch(request, CHECK, with_action=True, answer=_DECIDE)
+    return _answer(request, answer, AUTHZ_MEDIA)
+
+
+@router.post("/v2/authz/explain", **_declares(CHECK))
+async def explain(request: Request) -> Response:
+    """Not an IBM API: `/v2/authz` with each decision's `reason` and permitting `policies`."""
+    answer = await _batch(request, CHECK, with_action=True, answer=_EXPLAIN)
+    return _answer(request, answer, None)
+
+
 @router.post("/v2/authz/roles", **_declares(ROLES))
-async def roles(request: Request) -> JSONResponse:
-    guard, services = request_guard(request, ROLES)
-    body = await _body(request)
-    answer = await run_in_threadpool(_roles, body, guard, services)
+async def roles(request: Request) -> Response:
+    answer = await _batch(request, ROLES, with_action=False, answer=_roles)
     return _answer(request, answer, ROLES_MEDIA)

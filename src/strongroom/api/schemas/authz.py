@@ -60,17 +60,23 @@ def _bad(where: str, message: str) -> Invalid:
     return Invalid(f"`{where}` {message}", field=where)
 
 
-def _object(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise _bad(where, "must be a JSON object")
+def _at(index: int, *parts: str) -> str:
+    """The path of a field as the caller reads its own array: `requests[3].subject.attributes`.
+    Built only for an error: a batch of 100 spent a fifth of its reading on paths."""
+    return ".".join((f"requests[{index}]", *parts))
+
+
+def _object(value: Any, index: int, *parts: str) -> dict[str, Any]:
+    if type(value) is not dict:  # what a JSON parser makes of an object, never a subclass
+        raise _bad(_at(index, *parts), "must be a JSON object")
     return value
 
 
-def _strings(value: Any, where: str) -> dict[str, str]:
-    found = _object(value, where)
+def _strings(value: Any, index: int, *parts: str) -> dict[str, str]:
+    found = _object(value, index, *parts)
     for key, item in found.items():
-        if not isinstance(item, str):
-            raise _bad(f"{where}.{key}", "must be a string")
+        if type(item) is not str:
+            raise _bad(_at(index, *parts, key), "must be a string")
     return dict(found)
 
 
@@ -147,17 +153,18 @@ def _token_subject(text: Any, where: str, verify: Verify) -> _Who:
     return _from_claims(claims, where)
 
 
-def _subject(value: Any, where: str, verify: Verify) -> _Who:
-    subject = _object(value, where)
+def _subject(value: Any, index: int, verify: Verify) -> _Who:
+    subject = _object(value, index, "subject")
     if ("attributes" in subject) == ("accessTokenBody" in subject):
-        raise _bad(where, "needs exactly one of `attributes` or `accessTokenBody`")
+        raise _bad(_at(index, "subject"), "needs exactly one of `attributes` or `accessTokenBody`")
     if "accessTokenBody" in subject:
-        return _token_subject(subject["accessTokenBody"], f"{where}.accessTokenBody", verify)
-    attributes = _strings(subject["attributes"], f"{where}.attributes")
+        where = _at(index, "subject", "accessTokenBody")
+        return _token_subject(subject["accessTokenBody"], where, verify)
+    attributes = _strings(subject["attributes"], index, "subject", "attributes")
     # The key must be there; an empty value is a subject no policy names, so it is denied.
     if "id" not in attributes and "serviceName" not in attributes:
         raise _bad(
-            f"{where}.attributes",
+            _at(index, "subject", "attributes"),
             "needs `id` (an iam_id) or, for a calling service, `serviceName`",
         )
     echo: dict[str, Any] = dict(attributes)
@@ -179,36 +186,39 @@ def crn_attributes(text: str) -> dict[str, str]:
     return {k: v for k, v in found.items() if v}
 
 
-def _resource(value: Any, where: str) -> dict[str, str]:
-    resource = _object(value, where)
-    if "crn" not in resource and "attributes" not in resource:
-        raise _bad(where, "needs `attributes` or `crn`")
-    attributes: dict[str, str] = {}
-    if "crn" in resource:
-        text = resource["crn"]
-        if not isinstance(text, str):
-            raise _bad(f"{where}.crn", "must be a string")
-        try:
-            attributes = crn_attributes(text)
-        except CRNError as exc:
-            raise _bad(f"{where}.crn", f"is not a CRN: {exc}") from exc
+def _resource(value: Any, index: int) -> dict[str, str]:
+    resource = _object(value, index, "resource")
+    if "crn" not in resource:
+        if "attributes" not in resource:
+            raise _bad(_at(index, "resource"), "needs `attributes` or `crn`")
+        return _strings(resource["attributes"], index, "resource", "attributes")
+    text = resource["crn"]
+    if not isinstance(text, str):
+        raise _bad(_at(index, "resource", "crn"), "must be a string")
+    try:
+        attributes = crn_attributes(text)
+    except CRNError as exc:
+        raise _bad(_at(index, "resource", "crn"), f"is not a CRN: {exc}") from exc
     if "attributes" in resource:
-        for key, given in _strings(resource["attributes"], f"{where}.attributes").items():
-            if key in attributes and attributes[key] != given:
-                raise _bad(f"{where}.attributes.{key}", "disagrees with the resource's `crn`")
-            attributes[key] = given
+        given = _strings(resource["attributes"], index, "resource", "attributes")
+        for key, value in given.items():
+            if key in attributes and attributes[key] != value:
+                where = _at(index, "resource", "attributes", key)
+                raise _bad(where, "disagrees with the resource's `crn`")
+            attributes[key] = value
     return attributes
 
 
-def _moment(value: Any, where: str) -> datetime | None:
+def _moment(value: Any, index: int) -> datetime | None:
     if value is None:
         return None
-    attributes = _object(_object(value, where).get("attributes", {}), f"{where}.attributes")
+    environment = _object(value, index, "environment")
+    attributes = _object(environment.get("attributes", {}), index, "environment", "attributes")
     moments: list[datetime] = []
     for key in MOMENT_KEYS:
         if key not in attributes:
             continue
-        field = f"{where}.attributes.{key}"
+        field = _at(index, "environment", "attributes", key)
         text = attributes[key]
         try:
             moment = datetime.fromisoformat(text) if isinstance(text, str) else None
@@ -218,7 +228,7 @@ def _moment(value: Any, where: str) -> datetime | None:
             raise _bad(field, "must be a date-time with a UTC offset, e.g. 2026-01-05T10:00:00Z")
         moments.append(moment)
     if len(moments) == 2 and moments[0] != moments[1]:
-        raise _bad(f"{where}.attributes", "names two different moments")
+        raise _bad(_at(index, "environment", "attributes"), "names two different moments")
     return moments[0] if moments else None
 
 
@@ -228,42 +238,42 @@ def parse_requests(body: Any, *, with_action: bool, verify: Verify) -> list[Item
         raise Invalid(NOT_AN_ARRAY)
     if len(body) > MAX_REQUESTS:
         raise Invalid(f"a call may carry at most {MAX_REQUESTS} requests, not {len(body)}")
-    items: list[Item] = []
-    for index, raw in enumerate(body):
-        where = f"requests[{index}]"
-        entry = _object(raw, where)
-        if "subject" not in entry:
-            raise _bad(f"{where}.subject", "is required")
-        who = _subject(entry["subject"], f"{where}.subject", verify)
-        action = ""
-        if with_action:
-            if "action" not in entry:
-                raise _bad(f"{where}.action", "is required")
-            action = entry["action"]
-            if not isinstance(action, str) or not ACTION.match(action):
-                raise _bad(f"{where}.action", "must be an action id `<service>.<noun>.<verb>`")
-        if "resource" not in entry:
-            raise _bad(f"{where}.resource", "is required")
-        resource = _resource(entry["resource"], f"{where}.resource")
-        if not with_action and not resource.get("serviceName"):
-            raise _bad(
-                f"{where}.resource.attributes.serviceName",
-                "is required: roles are named per service",
-            )
-        question = Question(
-            subject=who.subject,
-            action=action,
-            resource=resource,
-            time=_moment(entry.get("environment"), f"{where}.environment"),
-            token_account=who.token_account,
-            expires=who.expires,
-            refusal=who.refusal,
+    return [_item(entry, index, with_action, verify) for index, entry in enumerate(body)]
+
+
+def _item(raw: Any, index: int, with_action: bool, verify: Verify) -> Item:
+    entry = _object(raw, index)
+    if "subject" not in entry:
+        raise _bad(_at(index, "subject"), "is required")
+    who = _subject(entry["subject"], index, verify)
+    action = ""
+    if with_action:
+        if "action" not in entry:
+            raise _bad(_at(index, "action"), "is required")
+        action = entry["action"]
+        if not isinstance(action, str) or not ACTION.match(action):
+            raise _bad(_at(index, "action"), "must be an action id `<service>.<noun>.<verb>`")
+    if "resource" not in entry:
+        raise _bad(_at(index, "resource"), "is required")
+    resource = _resource(entry["resource"], index)
+    if not with_action and not resource.get("serviceName"):
+        raise _bad(
+            _at(index, "resource", "attributes", "serviceName"),
+            "is required: roles are named per service",
         )
-        request_id = entry.get("requestId")
-        if request_id is not None and not isinstance(request_id, str | int | float):
-            raise _bad(f"{where}.requestId", "must be a string or a number")
-        items.append(Item(request_id, "requestId" in entry, action, question, who.echo))
-    return items
+    question = Question(
+        subject=who.subject,
+        action=action,
+        resource=resource,
+        time=_moment(entry.get("environment"), index),
+        token_account=who.token_account,
+        expires=who.expires,
+        refusal=who.refusal,
+    )
+    request_id = entry.get("requestId")
+    if request_id is not None and not isinstance(request_id, str | int | float):
+        raise _bad(_at(index, "requestId"), "must be a string or a number")
+    return Item(request_id, "requestId" in entry, action, question, who.echo)
 
 
 def _head(item: Item) -> dict[str, Any]:
