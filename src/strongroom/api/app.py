@@ -48,12 +48,21 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    # The decision point first: FastAPI matches included routers one by one, twice a request,
-    # so a route's place in the table is part of its cost (docs/benchmarks.md, "Authorization
-    # over HTTP"). Its paths are all fixed and under /v2/authz, which nothing else serves.
-    identity = (health, tokens, apikeys, serviceids, profiles, templates)
+    # Routes are matched one by one in this order, twice a request, so a route's place in the
+    # table is part of its cost (docs/benchmarks.md, "Authorization over HTTP"): the hot paths
+    # come first. The decision point's paths are all fixed and under /v2/authz; the token
+    # endpoint's under /identity; key management's (spec kms-api.md §3) all under /api/v2, which
+    # nothing else serves, so none of them can take another family's request. Within key
+    # management, registrations first: `GET /keys/registrations` must match before
+    # `GET /keys/{id}` takes `registrations` for a key id. The allowedIP policy is checked where
+    # the instance is opened (kms/scope.py).
+    kms = (kms_registrations, kms_rings, kms_keys, kms_import, kms_policies)
+    for module in (authz, tokens, *kms):
+        app.include_router(module.router)
+    app.include_router(kms_policies.instance_router)
+    identity = (health, apikeys, serviceids, profiles, templates)
     access = (policies, roles, access_settings)
-    for module in (authz, *identity, *access, access_groups, user_management, identity_settings):
+    for module in (*identity, *access, access_groups, user_management, identity_settings):
         app.include_router(module.router)
     # Enterprise Management (spec §9)
     app.include_router(enterprise_management.router)
@@ -62,12 +71,6 @@ def create_app(container: Container) -> FastAPI:
     # Resource Controller (spec §8)
     for module in (resource_instances, resource_keys):
         app.include_router(module.router)
-    # Key management (spec kms-api.md §3). Registrations first: `GET /keys/registrations` must
-    # match before `GET /keys/{id}` takes `registrations` for a key id. The allowedIP policy is
-    # checked where the instance is opened (kms/scope.py).
-    for module in (kms_registrations, kms_rings, kms_keys, kms_import, kms_policies):
-        app.include_router(module.router)
-    app.include_router(kms_policies.instance_router)
     app.add_middleware(ActionForm)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

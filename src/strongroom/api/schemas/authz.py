@@ -73,11 +73,13 @@ def _object(value: Any, index: int, *parts: str) -> dict[str, Any]:
 
 
 def _strings(value: Any, index: int, *parts: str) -> dict[str, str]:
+    """The object itself, once its values are known to be strings (it is the parsed body's own:
+    a caller that changes it copies it first)."""
     found = _object(value, index, *parts)
     for key, item in found.items():
         if type(item) is not str:
             raise _bad(_at(index, *parts, key), "must be a string")
-    return dict(found)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +169,11 @@ def _subject(value: Any, index: int, verify: Verify) -> _Who:
             _at(index, "subject", "attributes"),
             "needs `id` (an iam_id) or, for a calling service, `serviceName`",
         )
-    echo: dict[str, Any] = dict(attributes)
-    iam_id = attributes.pop("id", "")
-    return _Who(Subject(iam_id=iam_id, attributes=attributes), echo)
+    if len(attributes) == 1 and "id" in attributes:  # the usual subject: an iam_id alone
+        return _Who(Subject(iam_id=attributes["id"]), attributes)
+    rest = dict(attributes)
+    iam_id = rest.pop("id", "")
+    return _Who(Subject(iam_id=iam_id, attributes=rest), attributes)
 
 
 def crn_attributes(text: str) -> dict[str, str]:
