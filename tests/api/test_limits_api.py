@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from strongroom.testing.server import LiveServer
-from tests.api.limits_helpers import Tenant, is_quota_refusal, new_tenant
+from tests.api.limits_helpers import Tenant, is_quota_refusal, new_tenant, policy
 from tests.conftest import SERVER_BACKENDS, start_server
 
 LIMITS = {
@@ -95,8 +95,17 @@ def test_policies_per_account(tenant: Tenant) -> None:
 
 def test_policies_per_subject(tenant: Tenant) -> None:
     at_the_edge(tenant, "subject_policies", "policies_per_subject", "/v2/policies", "IBMid-ONE")
-    # Another subject in the same account still has room.
-    assert tenant.create("subject_policies", "IBMid-TWO").status_code == 201
+    # Another subject in the same account still has room, but cannot be moved onto the full one.
+    other = tenant.create("subject_policies", "IBMid-TWO")
+    assert other.status_code == 201
+    moved = tenant.http.put(
+        f"/v2/policies/{other.json()['id']}",
+        json=policy("IBMid-ONE", tenant.account),
+        headers={**tenant.headers, "If-Match": other.headers["ETag"]},
+    )
+    assert is_quota_refusal(moved, "/v2/policies", "policies_per_subject"), moved.text
+    assert tenant.count("subject_policies", "IBMid-ONE") == LIMITS["policies_per_subject"]
+    assert tenant.count("subject_policies", "IBMid-TWO") == 1
 
 
 def test_custom_roles_per_account(tenant: Tenant) -> None:

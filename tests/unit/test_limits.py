@@ -65,6 +65,11 @@ def test_the_environment_sets_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     assert limits.custom_roles_per_account == IBM["custom_roles_per_account"]
 
 
+def test_the_environment_sets_limits_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRONGROOM_LIMITS", '{"profiles_per_account": 9}')
+    assert load_limits(Settings().limits).profiles_per_account == 9
+
+
 def test_a_bad_limit_stops_the_server_at_start(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url="sqlite://", limits={"service_ids": 10})
     with pytest.raises(ConfigurationError, match="unknown limit `service_ids`"):

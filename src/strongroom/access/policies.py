@@ -257,6 +257,12 @@ class PolicyService:
         )
         with self._uow(write=True) as uow:
             self._validate_in(uow, policy, version)
+            moved = (updated.subject_iam_id, updated.subject_group_id) != (
+                current.subject_iam_id,
+                current.subject_group_id,
+            )
+            if moved:  # one more policy for the new subject; the account's count is unchanged
+                self._require_subject_room(uow, updated)
             self._store(uow, updated, current)
         self._on_change(current.account_id)
         return updated
@@ -341,6 +347,10 @@ class PolicyService:
                 f" {limits.policies_per_account} active policies, the most allowed (limit"
                 " `policies_per_account`); delete one first"
             )
+        self._require_subject_room(uow, record)
+
+    def _require_subject_room(self, uow: UnitOfWork, record: StoredPolicy) -> None:
+        account, limits = record.account_id, self._limits
         subject = record.subject_iam_id or record.subject_group_id
         if subject is None:
             return  # an authorization policy: its subject is a service, not an identity
