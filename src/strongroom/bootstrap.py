@@ -99,6 +99,12 @@ def build(
     so a test can move key lifecycles by hours while tokens keep real time."""
     clock = clock or SystemClock()
     kms_clock = kms_clock or clock
+    try:
+        # IBM's account limits with the operator's overrides (docs/user-guide.md "Limits"),
+        # checked before anything is opened or written.
+        limits = load_limits(settings.limits)
+    except LimitsError as exc:
+        raise ConfigurationError(f"STRONGROOM_LIMITS: {exc}") from exc
     configured = settings.root_key.get_secret_value() if settings.root_key else None
     try:
         root = rootkey.load_or_create(settings.resolved_root_key_file(), configured)
@@ -120,11 +126,6 @@ def build(
                     "start with the root key it was created with"
                 )
         catalog = load_catalog()
-        try:
-            # IBM's account limits, with the operator's overrides (docs/user-guide.md "Limits").
-            limits = load_limits(settings.limits)
-        except LimitsError as exc:
-            raise ConfigurationError(f"STRONGROOM_LIMITS: {exc}") from exc
         # Resource Manager (spec §7). A group is deleted only while every check here says it
         # holds nothing (service instances add theirs); every account gets a `Default` group.
         # A group holding instances is not deleted (spec §7).

@@ -70,7 +70,8 @@ def test_the_environment_sets_limits_as_json(monkeypatch: pytest.MonkeyPatch) ->
     assert load_limits(Settings().limits).profiles_per_account == 9
 
 
-def test_a_bad_limit_stops_the_server_at_start(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, database_url="sqlite://", limits={"service_ids": 10})
+def test_a_bad_limit_stops_the_server_before_it_writes_anything(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, limits={"service_ids": 10})
     with pytest.raises(ConfigurationError, match="unknown limit `service_ids`"):
         bootstrap.build(settings)
+    assert list(tmp_path.iterdir()) == []  # no database, no root key
