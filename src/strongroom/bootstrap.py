@@ -37,6 +37,7 @@ from strongroom.kms.policies import KmsPolicyService, policies_for_new_key
 from strongroom.kms.registrations import RegistrationService
 from strongroom.kms.sweep import KmsSweep
 from strongroom.kms.wrapping import WrapService
+from strongroom.limits import LimitsError, load_limits
 from strongroom.periodic import Periodic
 from strongroom.policy import load_catalog
 from strongroom.resources.account_groups import AccountGroupService
@@ -98,6 +99,12 @@ def build(
     so a test can move key lifecycles by hours while tokens keep real time."""
     clock = clock or SystemClock()
     kms_clock = kms_clock or clock
+    try:
+        # IBM's account limits with the operator's overrides (docs/user-guide.md "Limits"),
+        # checked before anything is opened or written.
+        limits = load_limits(settings.limits)
+    except LimitsError as exc:
+        raise ConfigurationError(f"STRONGROOM_LIMITS: {exc}") from exc
     configured = settings.root_key.get_secret_value() if settings.root_key else None
     try:
         root = rootkey.load_or_create(settings.resolved_root_key_file(), configured)
@@ -132,6 +139,7 @@ def build(
             root.pepper("apikey"),
             root.sealer("apikey"),
             on_account_created=account_created,
+            limits=limits,
         )
         token_settings = TokenSettings(
             issuer=f"{settings.resolved_public_url()}/identity",
@@ -173,10 +181,16 @@ def build(
             lambda unit, profile: leave_all_groups(unit, profile.account_id, profile.iam_id)
         ]
         profiles = ProfileService(
-            uow, clock, on_change=authorizer.invalidate, on_profile_deleted=on_profile_deleted
+            uow,
+            clock,
+            on_change=authorizer.invalidate,
+            on_profile_deleted=on_profile_deleted,
+            limits=limits,
         )
         cr_tokens = _cr_token_verifier(settings, clock)
-        policies = PolicyService(uow, clock, catalog, on_change=authorizer.invalidate)
+        policies = PolicyService(
+            uow, clock, catalog, on_change=authorizer.invalidate, limits=limits
+        )
         # Membership changes drop the account's cached set like policy changes. An invitation
         # adds the user to its access groups; a removed user leaves them (spec §10).
         users = UserService(
@@ -185,7 +199,7 @@ def build(
             policies,
             on_change=authorizer.invalidate,
             add_to_groups=lambda unit, account, iam_id, groups, actor: join_groups(
-                unit, account, iam_id, groups, actor, clock.now()
+                unit, account, iam_id, groups, actor, clock.now(), limits.access_groups_per_member
             ),
             on_user_removed=[leave_all_groups],
         )
@@ -213,13 +227,13 @@ def build(
             # Policy and role writes drop the account's compiled set once they commit, so the
             # next check on this node sees them; seed 003 table 4 asks the same authorizer.
             policies=policies,
-            roles=RoleService(uow, clock, catalog, on_change=authorizer.invalidate),
+            roles=RoleService(uow, clock, catalog, on_change=authorizer.invalidate, limits=limits),
             access_settings=AccessSettingsService(uow, clock),
             profiles=profiles,
             profile_parts=ProfilePartService(uow, clock),
             profile_grants=ProfileGrants(tokens, profiles, cr_tokens),
             # IAM Access Groups: membership changes drop the account's cached memberships too.
-            groups=GroupService(uow, clock, on_change=authorizer.invalidate),
+            groups=GroupService(uow, clock, on_change=authorizer.invalidate, limits=limits),
             users=users,
             account_settings=account_settings,
             # Enterprise Management: new accounts get their owner's policies and a Default

@@ -15,7 +15,10 @@ MIN_CALLER_APIKEY_LENGTH = 32  # spec §4.1: caller-chosen API key values are at
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STRONGROOM_", extra="ignore")
+    # `__` splits a nested name: STRONGROOM_LIMITS__POLICIES_PER_ACCOUNT=100 is limits[...].
+    model_config = SettingsConfigDict(
+        env_prefix="STRONGROOM_", extra="ignore", env_nested_delimiter="__"
+    )
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -61,6 +64,10 @@ class Settings(BaseSettings):
     max_staleness: float = Field(default=1.0, gt=0, le=60)
     # The most accounts whose compiled policies a node keeps (least recently used go first).
     policy_cache_accounts: int = Field(default=4096, ge=1)
+
+    # Account limits (limits.yaml, docs/user-guide.md "Limits"; reliability.md C7): IBM's
+    # values unless overridden here by name, e.g. {"policies_per_account": 100}.
+    limits: dict[str, int] = Field(default_factory=dict)
 
     max_body_bytes: int = 1024 * 1024
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"

@@ -175,7 +175,7 @@ def test_federated_logins_are_checked(
     assert http.post(path, json=good, headers=bearer).status_code == 204
 
 
-# -- limits, on a server of their own ------------------------------------------------------------
+# -- IBM's default limits, on a server of their own (scaled-down ones: test_limits_api.py) -------
 
 KEY = "k" * 40
 
@@ -204,8 +204,8 @@ def test_an_account_holds_at_most_500_groups(fresh: Any) -> None:
             )  # fmt: skip
     refused = client.post(f"/v2/groups?account_id={account}", json={"name": "one more"},
                           headers=headers)  # fmt: skip
-    assert refused.status_code == 400 and "500" in message(refused)
-    assert refused.json()["errors"][0]["code"] == "limit_exceeded"
+    assert refused.status_code == 422 and "500" in message(refused)
+    assert refused.json()["errors"][0]["code"] == "quota_exceeded"
 
 
 def test_a_member_joins_at_most_50_groups_and_a_group_holds_5_rules(fresh: Any) -> None:
@@ -229,8 +229,8 @@ def test_a_member_joins_at_most_50_groups_and_a_group_holds_5_rules(fresh: Any) 
         json={"members": [{"iam_id": "IBMid-BUSY0001", "type": "user"}]},
         headers=headers,
     )
-    assert refused.status_code == 400 and "IBMid-BUSY0001" in message(refused)
+    assert refused.status_code == 422 and "IBMid-BUSY0001" in message(refused)
     for _ in range(5):
         assert client.post(f"/v2/groups/{made[0]}/rules", json=RULE, headers=headers).is_success
     sixth = client.post(f"/v2/groups/{made[0]}/rules", json=RULE, headers=headers)
-    assert sixth.status_code == 400 and "5 rules" in message(sixth)
+    assert sixth.status_code == 422 and "5 dynamic rules" in message(sixth)

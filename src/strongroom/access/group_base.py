@@ -17,6 +17,7 @@ from strongroom.access.group_models import PUBLIC_ACCESS, PUBLIC_ACCESS_NAME, Ac
 from strongroom.authz import Guard, Resource
 from strongroom.clock import Clock
 from strongroom.errors import Invalid, NotFound
+from strongroom.limits import Limits, load_limits
 from strongroom.store.ports import PolicyQuery, UnitOfWork, UnitOfWorkFactory
 
 SERVICE = "iam-groups"
@@ -57,9 +58,18 @@ def public_group(uow: UnitOfWork, account_id: str) -> AccessGroup:
 
 
 class GroupBase:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, on_change: OnChange) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        on_change: OnChange,
+        limits: Limits | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        # Groups per account, groups per member, rules per group (limits.yaml). Each is counted
+        # after the revision bump, whose row lock serialises the account's writers (C7).
+        self._limits = limits or load_limits()
         # After a commit: the authorizer drops the account's cached policies and memberships.
         self._on_change = on_change
 

@@ -16,10 +16,9 @@ from strongroom.access.group_base import GroupBase, group_missing, not_found
 from strongroom.access.group_models import PUBLIC_ACCESS, AccessGroup, GroupMember
 from strongroom.access.memberships import load_memberships
 from strongroom.authz import Guard
-from strongroom.errors import Invalid
+from strongroom.errors import Invalid, QuotaExceeded
 from strongroom.store.ports import UnitOfWork
 
-MAX_GROUPS_PER_MEMBER = 50
 MEMBER_SORTS = ("iam_id", "name", "email")
 
 
@@ -75,13 +74,7 @@ class MemberOps(GroupBase):
     ) -> Outcome:
         existing = uow.group_members.get(group.id, iam_id)
         if existing is None:
-            if len(uow.group_members.of_iam_id(group.account_id, iam_id)) >= MAX_GROUPS_PER_MEMBER:
-                raise Invalid(
-                    f"`{iam_id}` is already in {MAX_GROUPS_PER_MEMBER} access groups, the most"
-                    " allowed; remove it from one first",
-                    field="members",
-                    code="limit_exceeded",
-                )
+            _require_room(uow, group.account_id, iam_id, self._limits.access_groups_per_member)
             existing = GroupMember(
                 group.id, group.account_id, iam_id, kind, self._now(), guard.principal.iam_id
             )
@@ -207,17 +200,39 @@ class MemberOps(GroupBase):
                         )
                     )
                 else:
-                    outcomes.append(self._join(uow, guard, group, iam_id, kind))
+                    try:
+                        outcomes.append(self._join(uow, guard, group, iam_id, kind))
+                    except QuotaExceeded as full:  # this group only: the others still join
+                        outcomes.append(
+                            Outcome(iam_id, 422, group_id, error_code=full.code, error=full.message)
+                        )
         self._on_change(account)
         return outcomes
 
 
+def _require_room(uow: UnitOfWork, account_id: str, iam_id: str, most: int) -> None:
+    """One more group for `iam_id` stays within `access_groups_per_member` (limits.yaml); the
+    caller has bumped the account's revision, whose row lock serialises this count (C7)."""
+    if len(uow.group_members.of_iam_id(account_id, iam_id)) >= most:
+        raise QuotaExceeded(
+            f"`{iam_id}` is already in {most} access groups of account `{account_id}`, the most"
+            " allowed (limit `access_groups_per_member`); remove it from one first"
+        )
+
+
 def join_groups(
-    uow: UnitOfWork, account_id: str, iam_id: str, group_ids: list[str], actor: str, now: datetime
+    uow: UnitOfWork,
+    account_id: str,
+    iam_id: str,
+    group_ids: list[str],
+    actor: str,
+    now: datetime,
+    most: int,
 ) -> None:
     """Add a new user to the account's access groups, inside the caller's unit of work (which
     bumps the revision and has authorized the actor): User Management's invitation with
-    `access_groups` (spec §10). A group that is not the account's refuses the whole invitation."""
+    `access_groups` (spec §10). A group that is not the account's refuses the whole invitation,
+    as does one past `most` groups per member."""
     for i, group_id in enumerate(group_ids):
         group = uow.access_groups.get(group_id)
         if group_id == PUBLIC_ACCESS or group is None or group.account_id != account_id:
@@ -226,12 +241,7 @@ def join_groups(
                 field=f"access_groups[{i}]",
             )
         if uow.group_members.get(group_id, iam_id) is None:
-            if len(uow.group_members.of_iam_id(account_id, iam_id)) >= MAX_GROUPS_PER_MEMBER:
-                raise Invalid(
-                    f"`{iam_id}` would be in more than {MAX_GROUPS_PER_MEMBER} access groups",
-                    field="access_groups",
-                    code="limit_exceeded",
-                )
+            _require_room(uow, account_id, iam_id, most)
             uow.group_members.add(GroupMember(group_id, account_id, iam_id, "user", now, actor))
 
 

@@ -12,11 +12,9 @@ from strongroom.access import group_requests as req
 from strongroom.access.group_base import GroupBase, not_found
 from strongroom.access.group_models import GroupRule
 from strongroom.authz import Guard
-from strongroom.errors import Invalid, PreconditionFailed
+from strongroom.errors import PreconditionFailed, QuotaExceeded
 from strongroom.identity.requests import check_if_match
 from strongroom.store.ports import UnitOfWork
-
-MAX_RULES = 5  # per group (reliability.md §4)
 
 
 def _rule_missing(rule_id: str, group_id: str) -> Exception:
@@ -30,11 +28,11 @@ class RuleOps(GroupBase):
             self._not_public(group, "rules")
             spec = req.rule_spec(body)
             uow.revisions.bump(group.account_id)
-            if len(uow.group_rules.of_group(group.id)) >= MAX_RULES:
-                raise Invalid(
-                    f"access group `{group_id}` already has {MAX_RULES} rules, the most allowed",
-                    field="access_group_id",
-                    code="limit_exceeded",
+            most = self._limits.rules_per_access_group
+            if len(uow.group_rules.of_group(group.id)) >= most:
+                raise QuotaExceeded(
+                    f"access group `{group_id}` already has {most} dynamic rules, the most"
+                    " allowed (limit `rules_per_access_group`); delete one first"
                 )
             now, by = self._now(), guard.principal.iam_id
             rule = GroupRule(

@@ -5,8 +5,9 @@ group_rules.py.
 Every use case takes its route's `Guard`, checks it before it reads a body or an object, and
 runs in one unit of work. Every write bumps the account's access revision in that unit and calls
 `on_change(account_id)` after it commits (the authorizer's `invalidate`), so the next check on
-this node sees it. Limits follow reliability.md §4: 500 groups per account, 50 groups per
-member, 5 rules per group.
+this node sees it. Limits (limits.yaml; reliability.md §4, C7): 500 groups per account, 50
+groups per member, 5 rules per group, each counted after the revision bump that locks the
+account, so concurrent creates never pass it.
 """
 
 from __future__ import annotations
@@ -29,10 +30,9 @@ from strongroom.access.group_models import (
 from strongroom.access.group_rules import RuleOps
 from strongroom.access.memberships import load_memberships
 from strongroom.authz import Guard
-from strongroom.errors import Conflict, Invalid, PreconditionFailed
+from strongroom.errors import Conflict, Invalid, PreconditionFailed, QuotaExceeded
 from strongroom.identity.requests import check_if_match
 
-MAX_GROUPS = 500
 MAX_LIMIT = 100
 SORTS = ("id", "name", "description", "is_federated")
 SEARCH_FIELDS = ("id", "name", "description")
@@ -89,12 +89,11 @@ class GroupService(MemberOps, RuleOps, GroupBase):
             if uow.accounts.get(account) is None:
                 raise Invalid(f"account `{account}` does not exist", field="account_id")
             uow.revisions.bump(account)
-            if uow.access_groups.count(account) >= MAX_GROUPS:
-                raise Invalid(
-                    f"account `{account}` already has {MAX_GROUPS} access groups, the most"
-                    " allowed; delete one first",
-                    field="account_id",
-                    code="limit_exceeded",
+            most = self._limits.access_groups_per_account
+            if uow.access_groups.count(account) >= most:
+                raise QuotaExceeded(
+                    f"account `{account}` already has {most} access groups, the most allowed"
+                    " (limit `access_groups_per_account`); delete one first"
                 )
             self._require_unique_name(uow, account, name)
             uow.access_groups.add(group)

@@ -10,6 +10,11 @@ on this node sees the change.
 
 Deleting keeps the policy with state `deleted`: IBM lists deleted policies with
 `state=deleted` and restores them with `PATCH {"state": "active"}` (spec §6.1).
+
+Creating or restoring a policy counts the account's active policies, and the subject's, after
+the revision bump, whose row lock serialises the account's writers: a create past
+`policies_per_account` or `policies_per_subject` (limits.yaml) is IBM's 422 "Exceeded maximum
+policies quota" and never overshoots under concurrency (reliability.md C7).
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from strongroom.access import policy_checks as checks
 from strongroom.access.records import custom_role_model, new_record, to_model
 from strongroom.authz import Guard, Resource
 from strongroom.clock import Clock
-from strongroom.errors import Invalid, Locked, NotFound, PreconditionFailed
+from strongroom.errors import Invalid, Locked, NotFound, PreconditionFailed, QuotaExceeded
 from strongroom.identity.requests import check_if_match
+from strongroom.limits import Limits, load_limits
 from strongroom.policy import Catalog, Policy
 from strongroom.policy.compile import CustomRole
 from strongroom.store.ports import Page, PolicyQuery, StoredPolicy, UnitOfWork, UnitOfWorkFactory
@@ -66,11 +72,13 @@ class PolicyService:
         clock: Clock,
         catalog: Catalog,
         on_change: OnChange,
+        limits: Limits | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._catalog = catalog
         self._on_change = on_change
+        self._limits = limits or load_limits()
 
     # -- create ---------------------------------------------------------------------------------
 
@@ -139,6 +147,7 @@ class PolicyService:
             policy_id=policy_id,
         )  # fmt: skip
         self._validate_in(uow, policy, version)
+        self._require_room(uow, record)
         uow.policies.add(record)
         return record
 
@@ -248,6 +257,12 @@ class PolicyService:
         )
         with self._uow(write=True) as uow:
             self._validate_in(uow, policy, version)
+            moved = (updated.subject_iam_id, updated.subject_group_id) != (
+                current.subject_iam_id,
+                current.subject_group_id,
+            )
+            if moved:  # one more policy for the new subject; the account's count is unchanged
+                self._require_subject_room(uow, updated)
             self._store(uow, updated, current)
         self._on_change(current.account_id)
         return updated
@@ -270,6 +285,7 @@ class PolicyService:
             if state == "active":
                 # The roles it names must still exist (a custom role may have gone meanwhile).
                 self._validate_in(uow, model, current.version)
+                self._require_room(uow, current)
             else:
                 uow.revisions.bump(current.account_id)
             self._store(uow, updated, current)
@@ -320,6 +336,33 @@ class PolicyService:
         uow.revisions.bump(policy.account_id)
         checks.check(policy, version, self._catalog, self._custom_roles(uow, policy))
         self._require_unlocked_subject(uow, policy)
+
+    def _require_room(self, uow: UnitOfWork, record: StoredPolicy) -> None:
+        """One more active policy stays within the account's and its subject's limits; called
+        after `_validate_in`'s revision bump, which holds the account's lock (C7)."""
+        account, limits = record.account_id, self._limits
+        if uow.policies.count_active(account) >= limits.policies_per_account:
+            raise QuotaExceeded(
+                f"Exceeded maximum policies quota: account `{account}` has"
+                f" {limits.policies_per_account} active policies, the most allowed (limit"
+                " `policies_per_account`); delete one first"
+            )
+        self._require_subject_room(uow, record)
+
+    def _require_subject_room(self, uow: UnitOfWork, record: StoredPolicy) -> None:
+        account, limits = record.account_id, self._limits
+        subject = record.subject_iam_id or record.subject_group_id
+        if subject is None:
+            return  # an authorization policy: its subject is a service, not an identity
+        held = uow.policies.count_active(
+            account, iam_id=record.subject_iam_id, group_id=record.subject_group_id
+        )
+        if held >= limits.policies_per_subject:
+            raise QuotaExceeded(
+                f"Exceeded maximum policies quota: subject `{subject}` has"
+                f" {limits.policies_per_subject} active policies, the most allowed (limit"
+                " `policies_per_subject`); delete one first"
+            )
 
     def _require_administrator(self, guard: Guard, policy: Policy) -> None:
         """Seed 003 table 4: only an administrator of the target may grant access to it (and,

@@ -21,8 +21,9 @@ from strongroom.access import policy_checks as checks
 from strongroom.access.records import to_model
 from strongroom.authz import Guard, Resource
 from strongroom.clock import Clock
-from strongroom.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from strongroom.errors import Conflict, Invalid, NotFound, PreconditionFailed, QuotaExceeded
 from strongroom.identity.requests import check_if_match
+from strongroom.limits import Limits, load_limits
 from strongroom.policy import Catalog, Service
 from strongroom.store.ports import StoredRole, UnitOfWorkFactory
 
@@ -107,12 +108,18 @@ def _text(body: Mapping[str, Any], key: str, *, required: bool, limit: int) -> s
 
 class RoleService:
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, catalog: Catalog, on_change: OnChange
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        catalog: Catalog,
+        on_change: OnChange,
+        limits: Limits | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._catalog = catalog
         self._on_change = on_change
+        self._limits = limits or load_limits()
 
     # -- catalog and custom roles ---------------------------------------------------------------
 
@@ -227,6 +234,13 @@ class RoleService:
                 raise Conflict(
                     f"a custom role named `{name}` already exists in account `{account}`",
                     code="role_conflict_error",
+                )
+            # Counted under the bump's lock, so concurrent creates never pass it (C7).
+            most = self._limits.custom_roles_per_account
+            if len(uow.roles.list(account)) >= most:
+                raise QuotaExceeded(
+                    f"account `{account}` already has {most} custom roles, the most allowed"
+                    " (limit `custom_roles_per_account`); delete one first"
                 )
             uow.roles.add(role)
         self._on_change(account)

@@ -23,7 +23,6 @@ from strongroom.identity.profile_models import (
 )
 from strongroom.identity.requests import MAX_NAME, check_description
 
-MAX_PROFILES = 2_000  # per account (IBM's limits table; reliability.md §4)
 MAX_RULES = 20  # per profile (spec §4.3)
 MAX_IDENTITIES = 1_000  # per profile (ours: the spec gives no limit)
 MAX_EMAIL = 320

@@ -21,13 +21,13 @@ from strongroom.identity import profile_trust
 from strongroom.identity.models import HistoryRecord, first_version, next_version
 from strongroom.identity.profile_models import Profile
 from strongroom.identity.profile_requests import (
-    MAX_PROFILES,
     ProfileChanges,
     ProfileSelector,
     check_account_id,
     check_email,
 )
 from strongroom.identity.requests import check_description, check_if_match, check_name
+from strongroom.limits import Limits, load_limits
 from strongroom.store.ports import ListQuery, Page, PolicyQuery, UnitOfWork, UnitOfWorkFactory
 
 SERVICE = "iam-identity"
@@ -73,7 +73,9 @@ class ProfileService:
         *,
         on_change: OnChange,
         on_profile_deleted: Sequence[ProfileHook] = (),
+        limits: Limits | None = None,
     ) -> None:
+        self._limits = limits or load_limits()
         self._uow = uow
         self._clock = clock
         # After a delete commits: the authorizer drops the account's compiled policies.
@@ -108,12 +110,14 @@ class ProfileService:
             identities_tag=ids.new_entity_tag(1),
         )
         with self._uow(write=True) as uow:
-            if uow.accounts.get(account_id) is None:
+            # The account's row lock serialises the count and the insert (reliability.md C7).
+            if uow.accounts.lock(account_id) is None:
                 raise Invalid(f"account `{account_id}` does not exist", field="account_id")
-            if uow.profiles.count(account_id) >= MAX_PROFILES:
+            most = self._limits.profiles_per_account
+            if uow.profiles.count(account_id) >= most:
                 raise QuotaExceeded(
-                    f"account `{account_id}` has {MAX_PROFILES} trusted profiles, the most it"
-                    " may have; delete one first"
+                    f"account `{account_id}` has {most} trusted profiles, the most it may have"
+                    " (limit `profiles_per_account`); delete one first"
                 )
             if not uow.profiles.add(profile):
                 raise self._duplicate(name)

@@ -3,6 +3,10 @@
 Every use case that a route calls takes that route's `Guard` and checks it against the resource
 before it reads or writes anything a caller could learn from. Each runs in one unit of work, so
 a refused request writes nothing.
+
+Limits (limits.yaml; reliability.md §4, C7): service IDs per account and API keys per identity
+are counted under the account's row lock (`accounts.lock`), taken before the insert in the same
+unit of work, so concurrent creates never pass them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,15 @@ from dataclasses import replace
 from strongroom import ids
 from strongroom.authz import Guard, Resource
 from strongroom.clock import Clock
-from strongroom.errors import Conflict, Forbidden, Invalid, Locked, NotFound, PreconditionFailed
+from strongroom.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    Locked,
+    NotFound,
+    PreconditionFailed,
+    QuotaExceeded,
+)
 from strongroom.identity import apikeys
 from strongroom.identity.account_settings import member_may_create
 from strongroom.identity.models import (
@@ -40,6 +52,7 @@ from strongroom.identity.requests import (
     check_name,
 )
 from strongroom.identity.user_models import INVITED_STATES, MemberState
+from strongroom.limits import Limits, load_limits
 from strongroom.rootkey import Pepper, Sealer
 from strongroom.store.ports import ListQuery, Page, UnitOfWork, UnitOfWorkFactory
 from strongroom.tokens.claims import Subject
@@ -58,7 +71,9 @@ class IdentityService:
         sealer: Sealer,
         *,
         on_account_created: Sequence[AccountHook] = (),
+        limits: Limits | None = None,
     ) -> None:
+        self._limits = limits or load_limits()
         self._uow = uow
         self._clock = clock
         self._pepper = pepper
@@ -263,7 +278,13 @@ class IdentityService:
                 now, by, self._record(by, by_account, "create", "Created service ID", ["name"])
             ),
         )
-        self._require_account(uow, account_id)
+        self._lock_account(uow, account_id)
+        most = self._limits.service_ids_per_account
+        if uow.service_ids.count(account_id) >= most:
+            raise QuotaExceeded(
+                f"account `{account_id}` already has {most} service IDs, the most allowed"
+                " (limit `service_ids_per_account`); delete one first"
+            )
         uow.service_ids.add(service_id)
         created = None
         if apikey is not None:
@@ -389,8 +410,14 @@ class IdentityService:
         else:
             guard.require(resource)
         with self._uow(write=True) as uow:
-            self._require_account(uow, account_id)
+            self._lock_account(uow, account_id)
             kind = self._owner_kind(uow, account_id, iam_id)
+            most = self._limits.api_keys_per_identity
+            if uow.api_keys.count_owned_by(iam_id) >= most:
+                raise QuotaExceeded(
+                    f"`{iam_id}` already has {most} API keys, the most allowed (limit"
+                    " `api_keys_per_identity`); delete one first"
+                )
             return self._new_key(
                 uow,
                 account_id=account_id,
@@ -577,8 +604,9 @@ class IdentityService:
         return CreatedApiKey(key, value)
 
     @staticmethod
-    def _require_account(uow: UnitOfWork, account_id: str) -> None:
-        if uow.accounts.get(account_id) is None:
+    def _lock_account(uow: UnitOfWork, account_id: str) -> None:
+        """The account must exist; its row lock serialises this account's counted creates."""
+        if uow.accounts.lock(account_id) is None:
             raise Invalid(f"account `{account_id}` does not exist", field="account_id")
 
     def _record(

@@ -101,6 +101,21 @@ class SqlPolicies:
         stmt = sa.select(sa.func.count()).select_from(p).where(p.c.account_id == account_id)
         return int(self.conn.execute(stmt).scalar_one())
 
+    def count_active(
+        self, account_id: str, *, iam_id: str | None = None, group_id: str | None = None
+    ) -> int:
+        p = t.policies
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(p)
+            .where(p.c.account_id == account_id, p.c.state == "active")
+        )
+        if iam_id is not None:
+            stmt = stmt.where(p.c.subject_iam_id == iam_id)
+        if group_id is not None:
+            stmt = stmt.where(p.c.subject_group_id == group_id)
+        return int(self.conn.execute(stmt).scalar_one())
+
 
 class SqlRoles:
     def __init__(self, conn: sa.Connection) -> None:

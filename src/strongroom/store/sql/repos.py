@@ -113,6 +113,20 @@ class SqlAccounts:
             return None
         return Account(row.id, row.name, row.owner_iam_id, row.created_at, row.state)
 
+    def lock(self, account_id: str) -> Account | None:
+        # PostgreSQL: FOR NO KEY UPDATE, which queues the account's other lockers but not the
+        # foreign-key checks of inserts that reference the account (those take KEY SHARE).
+        # SQLite ignores it: BEGIN IMMEDIATE already made this the only writer.
+        stmt = (
+            sa.select(t.accounts)
+            .where(t.accounts.c.id == account_id)
+            .with_for_update(key_share=True)
+        )
+        row = self.conn.execute(stmt).first()
+        if row is None:
+            return None
+        return Account(row.id, row.name, row.owner_iam_id, row.created_at, row.state)
+
     def count(self) -> int:
         return int(
             self.conn.execute(sa.select(sa.func.count()).select_from(t.accounts)).scalar_one()
