@@ -41,7 +41,7 @@ PG_ENV = ("STRONGROOM_BENCH_PG_URL", "STRONGROOM_TEST_PG_URL")
 LOAD = load.Load(processes=4, requests=1000, warmup=50, time_limit=30.0, client="raw")
 BULK = 100
 SEED = 7
-# `strongroom serve --workers N` for the strongroom legs (the floor stays one process)
+# `strongroom serve --workers N` for the strongroom legs, and as many for the floor
 WORKERS = int(os.environ.get("STRONGROOM_BENCH_WORKERS", "1"))
 TARGET_RPS, TARGET_P99_MS, TARGET_BULK_DPS, TARGET_FLOOR = 3_000.0, 10.0, 50_000.0, 0.5
 
@@ -253,7 +253,7 @@ def _over_http(
         )
         figures = [fig1, fig100]
     if with_floor:
-        with _tmp_dir() as tmp, floor.serve(tmp, single_bytes) as bottom:
+        with _tmp_dir() as tmp, floor.serve(tmp, single_bytes, workers=WORKERS) as bottom:
             progress(f"{section}: the floor (constant answer, same stack)")
             rounds = load.run(bottom, single, replace(LOAD, rounds=reps))
             fig0 = Figure.from_rounds(section, "floor: POST /v2/authz, constant", rounds)
