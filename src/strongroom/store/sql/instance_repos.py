@@ -103,9 +103,12 @@ class SqlInstances:
     def add(self, instance: Instance) -> None:
         self.conn.execute(t.resource_instances.insert().values(**self._row(instance)))
 
+    _GET = sa.select(t.resource_instances).where(
+        t.resource_instances.c.guid == sa.bindparam("guid")
+    )
+
     def get(self, guid: str) -> Instance | None:
-        r = t.resource_instances
-        row = self.conn.execute(sa.select(r).where(r.c.guid == guid)).first()
+        row = self.conn.execute(self._GET, {"guid": guid}).first()
         return None if row is None else self._instance(row)
 
     def list(self, query: InstanceQuery) -> Sequence[Instance]:

@@ -124,11 +124,12 @@ class SqlKmsKeys:
     def add(self, key: Key) -> None:
         self.conn.execute(t.kms_keys.insert().values(**self._row(key)))
 
+    _GET = sa.select(t.kms_keys).where(
+        t.kms_keys.c.id == sa.bindparam("key"), t.kms_keys.c.instance_id == sa.bindparam("instance")
+    )
+
     def get(self, instance_id: str, key_id: str) -> Key | None:
-        k = t.kms_keys
-        row = self.conn.execute(
-            sa.select(k).where(k.c.id == key_id, k.c.instance_id == instance_id)
-        ).first()
+        row = self.conn.execute(self._GET, {"key": key_id, "instance": instance_id}).first()
         return None if row is None else self._key(row)
 
     def update(self, key: Key) -> None:
@@ -196,11 +197,13 @@ class SqlKeyVersions:
             )
         )
 
+    _GET = sa.select(t.kms_key_versions).where(
+        t.kms_key_versions.c.id == sa.bindparam("version"),
+        t.kms_key_versions.c.key_id == sa.bindparam("key"),
+    )
+
     def get(self, key_id: str, version_id: str) -> KeyVersion | None:
-        v = t.kms_key_versions
-        row = self.conn.execute(
-            sa.select(v).where(v.c.id == version_id, v.c.key_id == key_id)
-        ).first()
+        row = self.conn.execute(self._GET, {"version": version_id, "key": key_id}).first()
         return None if row is None else self._version(row)
 
     def _newest_first(self, key_id: str) -> sa.Select[Any]:

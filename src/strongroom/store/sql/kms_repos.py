@@ -69,9 +69,10 @@ class SqlKmsInstances:
         )
         return _insert_new(self.conn, insert, lambda: self.get(instance.instance_id) is not None)
 
+    _GET = sa.select(t.kms_instances).where(t.kms_instances.c.instance_id == sa.bindparam("id"))
+
     def get(self, instance_id: str) -> KmsInstance | None:
-        i = t.kms_instances
-        row = self.conn.execute(sa.select(i).where(i.c.instance_id == instance_id)).first()
+        row = self.conn.execute(self._GET, {"id": instance_id}).first()
         if row is None:
             return None
         return KmsInstance(
@@ -118,11 +119,14 @@ class SqlInstancePolicies:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
+    _LIST = (
+        sa.select(t.kms_instance_policies)
+        .where(t.kms_instance_policies.c.instance_id == sa.bindparam("id"))
+        .order_by(t.kms_instance_policies.c.kind)
+    )
+
     def list(self, instance_id: str) -> Sequence[InstancePolicy]:
-        p = t.kms_instance_policies
-        rows = self.conn.execute(
-            sa.select(p).where(p.c.instance_id == instance_id).order_by(p.c.kind)
-        )
+        rows = self.conn.execute(self._LIST, {"id": instance_id})
         return [
             InstancePolicy(
                 instance_id=row.instance_id,
