@@ -49,6 +49,12 @@ SERVICE = "iam-identity"
 AccountHook = Callable[[UnitOfWork, Account, User], None]
 
 
+def key_value_not_found() -> NotFound:
+    """The one answer for an API key value that finds no key the caller may see (also given
+    during a lockout, identity/key_checks.py, so the two cannot be told apart)."""
+    return NotFound("API key", "given in the IAM-ApiKey header")
+
+
 class IdentityService:
     def __init__(
         self,
@@ -413,7 +419,7 @@ class IdentityService:
 
     def get_api_key_by_value(self, guard: Guard, value: str) -> ApiKey:
         """`GET /v1/apikeys/details` with the `IAM-ApiKey` header: the value finds the key."""
-        missing = NotFound("API key", "given in the IAM-ApiKey header")
+        missing = key_value_not_found()
         with self._uow() as uow:
             key = uow.api_keys.get_by_digest(self._pepper.digest(value))
             if key is None or not self._pepper.matches(value, key.value_digest):

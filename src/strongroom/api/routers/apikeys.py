@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from strongroom.api import pagination
 from strongroom.api.actions import iam_action
 from strongroom.api.deps import CurrentGuard, Services
+from strongroom.api.throttle import admit
 from strongroom.api.query import flag, list_filter, sort_field
 from strongroom.api.schemas.identity import CreateApiKeyBody, UpdateApiKeyBody, api_key_out
 from strongroom.errors import Invalid
@@ -83,14 +84,16 @@ def list_api_keys(
 
 @router.get("/v1/apikeys/details", **iam_action("iam-identity.apikey.get"))
 def get_api_keys_details(
+    request: Request,
     guard: CurrentGuard,
     services: Services,
     iam_api_key: Annotated[str | None, Header(alias="IAM-ApiKey")] = None,
     include_history: bool = False,
 ) -> JSONResponse:
+    source = admit(request, services)  # an API key check: rate and lockout (reliability.md T4)
     if not iam_api_key:
         raise Invalid("the IAM-ApiKey header is required", field="IAM-ApiKey")
-    key = services.identity.get_api_key_by_value(guard, iam_api_key)
+    key = services.key_checks.key_by_value(guard, iam_api_key, source)
     return _with_etag(api_key_out(key, include_history=include_history), key)
 
 
