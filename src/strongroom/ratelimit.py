@@ -12,6 +12,7 @@ import ipaddress
 import math
 import threading
 from collections import OrderedDict
+from datetime import datetime
 
 from strongroom.clock import Clock
 
@@ -50,18 +51,19 @@ class RateLimiter:
         self.burst = max(1.0, burst if burst is not None else rate)
         self._clock = clock
         self._max_keys = max_keys
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> tokens, at
+        self._buckets: OrderedDict[str, tuple[float, datetime]] = OrderedDict()  # tokens, at
         self._lock = threading.Lock()
 
     def take(self, key: str) -> int:
         """0 when the request may go ahead; else the whole seconds until it may (Retry-After)."""
-        now = self._clock.now().timestamp()
+        now = self._clock.now()
         with self._lock:
             tokens, at = self._buckets.pop(key, (self.burst, now))
-            tokens = min(self.burst, tokens + max(0.0, now - at) * self.rate)
+            elapsed = max(0.0, (now - at).total_seconds())  # exact: no float epoch seconds
+            tokens = min(self.burst, tokens + elapsed * self.rate)
             wait = 0
-            if tokens >= 1.0:
-                tokens -= 1.0
+            if tokens >= 1.0 - 1e-9:  # 0.1 s at 10/s refills one token, not 0.999…
+                tokens = max(0.0, tokens - 1.0)
             else:
                 wait = max(1, math.ceil((1.0 - tokens) / self.rate))
             self._buckets[key] = (tokens, now)
