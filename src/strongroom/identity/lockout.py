@@ -36,7 +36,7 @@ class LockoutPolicy:
 
     def wait_for(self, lockouts: int) -> int:
         """The length of the lockout that follows `lockouts` earlier ones."""
-        return min(self.max_wait, self.wait * 2 ** min(lockouts, 32))
+        return min(self.max_wait, self.wait << min(lockouts, 32))
 
 
 def subject_of(identity: str, source: str) -> str:

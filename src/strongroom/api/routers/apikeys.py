@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from strongroom.api import pagination
 from strongroom.api.actions import iam_action
 from strongroom.api.deps import CurrentGuard, Services
-from strongroom.api.throttle import admit
 from strongroom.api.query import flag, list_filter, sort_field
 from strongroom.api.schemas.identity import CreateApiKeyBody, UpdateApiKeyBody, api_key_out
+from strongroom.api.throttle import admit
 from strongroom.errors import Invalid
 from strongroom.identity.filters import API_KEY_ATTRIBUTES
 from strongroom.identity.models import ApiKey
