@@ -354,3 +354,27 @@ def test_a_guessing_attack_gets_at_most_ten_guesses_per_lockout_window(
     # per-key buckets hold only the owner's key.
     assert tracked == 1
     assert len(checks._per_key) == 1
+
+
+def test_choosing_an_api_key_value_cannot_probe_for_values_past_the_lockout(
+    world: World,
+) -> None:
+    """POST /v1/apikeys with a value of the caller's choosing answers 409 when another key has
+    it: ten of those lock the caller's source, after which a free value gets the same 409."""
+    bearer = {"Authorization": f"Bearer {world.token()}"}
+    iam_id = world.runtime.first_start.owner.iam_id  # type: ignore[union-attr]
+
+    def create(source: str, value: str) -> httpx.Response:
+        body = {"name": "chosen", "iam_id": iam_id, "apikey": value}
+        response = world.call("POST", "/v1/apikeys", source, json=body, headers=bearer)
+        world.clock.advance(0.2)
+        return response
+
+    for _ in range(9):
+        assert create(ATTACKER, KEY).status_code == 409  # the owner's value: in use
+    in_use = create(ATTACKER, KEY)
+    assert in_use.json()["errors"][0]["message"].startswith("that API key value is already")
+    same_answer(create(ATTACKER, "free-" + secrets.token_urlsafe(32)), in_use)
+    assert create(USER, "free-" + secrets.token_urlsafe(32)).status_code == 201
+    world.clock.advance(60)
+    assert create(ATTACKER, "free-" + secrets.token_urlsafe(32)).status_code == 201

@@ -1,7 +1,8 @@
 """API key values checked under the lockout and the per-key rate (reliability.md T4).
 
-Two places take an API key value: the token endpoint's API-key grant and
-`GET /v1/apikeys/details` (the `IAM-ApiKey` header). Both go through here:
+Three places take an API key value: the token endpoint's API-key grant,
+`GET /v1/apikeys/details` (the `IAM-ApiKey` header) and `POST /v1/apikeys` with a value of the
+caller's choosing (409 when another key has it). All go through here:
 
 - a locked subject gets the answer a wrong value gets, without the value being evaluated, so
   during a lockout a correct key cannot be told from a wrong one ("0 oracles");
@@ -11,20 +12,24 @@ Two places take an API key value: the token endpoint's API-key grant and
 
 The subject of the API-key grant is the source alone: a guessed value names no identity (values
 are random and carry no key id), so there is no identity to count against until one matches.
-`/v1/apikeys/details` has an authenticated caller, whose iam_id is the identity.
+The other two have an authenticated caller, whose iam_id is the identity.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 from strongroom.authz import Guard
 from strongroom.errors import NotFound, TooManyRequests
 from strongroom.identity.lockout import Lockout, subject_of
 from strongroom.identity.models import ApiKey
-from strongroom.identity.service import IdentityService, key_value_not_found
+from strongroom.identity.service import IdentityService, KeyValueInUse, key_value_not_found
 from strongroom.ratelimit import RateLimiter
 from strongroom.tokens.claims import Subject
 
 APIKEY_GRANT_IDENTITY = "apikey-grant"
+T = TypeVar("T")
 
 
 class KeyChecks:
@@ -58,6 +63,18 @@ class KeyChecks:
             raise
         self._spend(key)
         return key
+
+    def create_with_value(self, guard: Guard, source: str, create: Callable[[], T]) -> T:
+        """`POST /v1/apikeys` with a chosen value: "already in use" says a value exists, so it
+        counts as a failure, and during a lockout it is the answer whatever the value."""
+        subject = subject_of(guard.principal.iam_id, source)
+        if self.lockout.locked(subject):
+            raise KeyValueInUse()
+        try:
+            return create()
+        except KeyValueInUse:
+            self.lockout.failed(subject)
+            raise
 
     def _spend(self, key: ApiKey) -> None:
         wait = self._per_key.take(key.id)

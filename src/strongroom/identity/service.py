@@ -55,6 +55,14 @@ def key_value_not_found() -> NotFound:
     return NotFound("API key", "given in the IAM-ApiKey header")
 
 
+class KeyValueInUse(Conflict):
+    """A caller-chosen API key value another key already has: an answer about a value, so it
+    is also the answer during a lockout (identity/key_checks.py)."""
+
+    def __init__(self) -> None:
+        super().__init__("that API key value is already in use; choose another")
+
+
 class IdentityService:
     def __init__(
         self,
@@ -558,7 +566,7 @@ class IdentityService:
         value = spec.value if spec.value is not None else apikeys.generate()
         digest = self._pepper.digest(value)
         if uow.api_keys.get_by_digest(digest) is not None:
-            raise Conflict("that API key value is already in use; choose another")
+            raise KeyValueInUse()
         key_id = ids.new_api_key_id()
         key = ApiKey(
             id=key_id,
