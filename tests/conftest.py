@@ -15,6 +15,17 @@ import pytest
 from strongroom.testing.postgres import scratch_database
 from strongroom.testing.server import LiveServer
 
+# The suite mints many tokens from 127.0.0.1, often under a frozen clock (whose buckets never
+# refill), and tests wrong keys on purpose: every server it builds gets generous limits. The
+# limits' own tests (tests/api/test_abuse.py) pass the §4 defaults explicitly.
+SUITE_LIMITS = {
+    "STRONGROOM_RATE_LIMIT_PER_SOURCE": "1000000",
+    "STRONGROOM_RATE_LIMIT_PER_APIKEY": "1000000",
+    "STRONGROOM_LOCKOUT_FAILURES": "1000000",
+}
+for _name, _value in SUITE_LIMITS.items():
+    os.environ.setdefault(_name, _value)
+
 PG_URL = os.environ.get("STRONGROOM_TEST_PG_URL")
 PG_SKIP = (
     "PostgreSQL tests need STRONGROOM_TEST_PG_URL, e.g. postgresql://postgres@127.0.0.1:5432/test"

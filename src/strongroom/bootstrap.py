@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,6 +24,8 @@ from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
 from strongroom.errors import ConfigurationError
 from strongroom.identity.account_settings import AccountSettingsService
+from strongroom.identity.key_checks import KeyChecks
+from strongroom.identity.lockout import Lockout, LockoutPolicy
 from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileHook, ProfileService
 from strongroom.identity.requests import NewAccount
@@ -40,6 +43,7 @@ from strongroom.kms.wrapping import WrapService
 from strongroom.limits import LimitsError, load_limits
 from strongroom.periodic import Periodic
 from strongroom.policy import load_catalog
+from strongroom.ratelimit import RateLimiter
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
 from strongroom.resources.groups import GroupInUse, ResourceGroupService, find_resource_group
@@ -117,9 +121,11 @@ def build(
         migrate.upgrade(database)
         uow = SqlUnitOfWorkFactory(database)
         with uow(write=True) as unit:
-            if (
-                not unit.meta.put_new("root_key_check", root.check_value())
-                and unit.meta.get("root_key_check") != root.check_value()
+            check = root.check_value()
+            stored = unit.meta.get("root_key_check") or ""
+            # compare_digest: a check value is derived from the root key (reliability.md T5).
+            if not unit.meta.put_new("root_key_check", check) and not hmac.compare_digest(
+                stored.encode(), check.encode()
             ):
                 raise ConfigurationError(
                     "the root key does not belong to this database; "
@@ -221,6 +227,12 @@ def build(
             settings=settings,
             identity=identity,
             tokens=tokens,
+            key_checks=KeyChecks(
+                identity,
+                Lockout(uow, clock, _lockout_policy(settings)),
+                RateLimiter(settings.rate_limit_per_apikey, clock),
+            ),
+            source_limits=RateLimiter(settings.rate_limit_per_source, clock),
             authorizer=authorizer,
             # Same LocalAuthorizer, so /v2/authz decides from the same cached policy sets.
             decisions=DecisionPoint(authorizer, clock),
@@ -280,6 +292,16 @@ def build(
     except BaseException:
         database.dispose()
         raise
+
+
+def _lockout_policy(settings: Settings) -> LockoutPolicy:
+    return LockoutPolicy(
+        failures=settings.lockout_failures,
+        window=settings.lockout_window_seconds,
+        wait=settings.lockout_wait_seconds,
+        max_wait=max(settings.lockout_max_wait_seconds, settings.lockout_wait_seconds),
+        reset=settings.lockout_reset_seconds,
+    )
 
 
 def _cr_token_verifier(settings: Settings, clock: Clock) -> CrTokenVerifier | None:

@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     # values unless overridden here by name, e.g. {"policies_per_account": 100}.
     limits: dict[str, int] = Field(default_factory=dict)
 
+    # Abuse resistance (reliability.md T4, §4; docs/user-guide.md, "Rate limits and lockout").
+    # Token-bucket rates, per node: the token endpoint and API key checks per source address
+    # (IPv6: per /64), and every use of one API key; past them a 429 with Retry-After.
+    rate_limit_per_source: float = Field(default=10.0, gt=0)
+    rate_limit_per_apikey: float = Field(default=10.0, gt=0)
+    # Lockout after failed API key checks, per identity and source, shared through the database:
+    # `lockout_failures` within `lockout_window_seconds` lock for `lockout_wait_seconds`,
+    # doubling with each lockout up to `lockout_max_wait_seconds`; forgotten after
+    # `lockout_reset_seconds` without a failure (Keycloak's 60 s, 900 s, 12 h).
+    lockout_failures: int = Field(default=10, ge=1)
+    lockout_window_seconds: int = Field(default=300, ge=1)
+    lockout_wait_seconds: int = Field(default=60, ge=1)
+    lockout_max_wait_seconds: int = Field(default=900, ge=1)
+    lockout_reset_seconds: int = Field(default=43_200, ge=1)
+
     max_body_bytes: int = 1024 * 1024
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     log_level: str = "info"

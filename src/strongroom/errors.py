@@ -92,3 +92,13 @@ class ConfigurationError(StrongroomError):
     """The server cannot start as configured."""
 
     code = "configuration_error"
+
+
+class TooManyRequests(StrongroomError):
+    """A caller went over a request rate (reliability.md T4): try again after `retry_after` s."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

@@ -13,6 +13,7 @@ from strongroom.authz import Authorizer
 from strongroom.clock import Clock
 from strongroom.config import Settings
 from strongroom.identity.account_settings import AccountSettingsService
+from strongroom.identity.key_checks import KeyChecks
 from strongroom.identity.profile_parts import ProfilePartService
 from strongroom.identity.profiles import ProfileService
 from strongroom.identity.service import IdentityService
@@ -25,6 +26,7 @@ from strongroom.kms.policies import KmsPolicyService
 from strongroom.kms.registrations import RegistrationService
 from strongroom.kms.sweep import KmsSweep
 from strongroom.kms.wrapping import WrapService
+from strongroom.ratelimit import RateLimiter
 from strongroom.resources.account_groups import AccountGroupService
 from strongroom.resources.enterprises import EnterpriseService
 from strongroom.resources.groups import ResourceGroupService
@@ -40,6 +42,10 @@ class Container:
     settings: Settings
     identity: IdentityService
     tokens: TokenService
+    # Abuse resistance (reliability.md T4): API key values are checked through key_checks (the
+    # lockout and the per-key rate); the token endpoint and key checks spend from source_limits.
+    key_checks: KeyChecks
+    source_limits: RateLimiter
     authorizer: Authorizer
     decisions: DecisionPoint  # the decision point services call (/v2/authz); holds the clock
     policies: PolicyService  # Policy Management: /v1/policies, /v2/policies

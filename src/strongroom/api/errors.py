@@ -35,6 +35,7 @@ from strongroom.errors import (
     QuotaExceeded,
     StrongroomError,
     TokenGrantError,
+    TooManyRequests,
     Unauthenticated,
 )
 
@@ -51,6 +52,7 @@ STATUS: list[tuple[type[StrongroomError], int]] = [
     (PreconditionFailed, 412),
     (PreconditionRequired, 428),
     (QuotaExceeded, 422),  # reliability.md C7: a create past an account limit
+    (TooManyRequests, 429),  # reliability.md T4: with Retry-After
 ]
 
 HTTP_CODES = {
@@ -62,11 +64,15 @@ HTTP_CODES = {
     406: "not_acceptable",
     413: "request_too_large",
     415: "unsupported_content_type",
+    429: "too_many_requests",
     500: "internal_error",
 }
 
 _IDENTITY_PREFIXES = ("/v1/apikeys", "/v1/serviceids", "/v1/profiles")
 _TOKEN_PREFIXES = ("/identity/", "/oidc/")
+# The token endpoint's codes for our generic ones: IBM's family, `BXNIM…E` (spec §1 fact 1);
+# the 429 code is ours, IBM documents none.
+_TOKEN_CODES = {"too_many_requests": "BXNIM0429E"}
 _POLICY_PREFIXES = ("/v1/policies", "/v2/policies", "/v2/roles")
 # Policy Management's names for our generic codes (spec §2.7; IBM really spells it
 # `insufficent_permissions`). Specific codes (`policy_not_found`, `role_conflict_error`,
@@ -93,6 +99,7 @@ def envelope(request: Request, status: int, code: str, message: str) -> dict[str
     path = request.url.path
     trace = trace_of(request)
     if path.startswith(_TOKEN_PREFIXES):
+        code = _TOKEN_CODES.get(code, code)
         return {
             "context": {
                 "requestId": trace,
@@ -186,6 +193,8 @@ def install(app: FastAPI) -> None:
         )
         if status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="strongroom"'}
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return respond(request, status, exc.code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -62,6 +62,20 @@ SERVICE = "iam-identity"
 AccountHook = Callable[[UnitOfWork, Account, User], None]
 
 
+def key_value_not_found() -> NotFound:
+    """The one answer for an API key value that finds no key the caller may see (also given
+    during a lockout, identity/key_checks.py, so the two cannot be told apart)."""
+    return NotFound("API key", "given in the IAM-ApiKey header")
+
+
+class KeyValueInUse(Conflict):
+    """A caller-chosen API key value another key already has: an answer about a value, so it
+    is also the answer during a lockout (identity/key_checks.py)."""
+
+    def __init__(self) -> None:
+        super().__init__("that API key value is already in use; choose another")
+
+
 class IdentityService:
     def __init__(
         self,
@@ -440,7 +454,7 @@ class IdentityService:
 
     def get_api_key_by_value(self, guard: Guard, value: str) -> ApiKey:
         """`GET /v1/apikeys/details` with the `IAM-ApiKey` header: the value finds the key."""
-        missing = NotFound("API key", "given in the IAM-ApiKey header")
+        missing = key_value_not_found()
         with self._uow() as uow:
             key = uow.api_keys.get_by_digest(self._pepper.digest(value))
             if key is None or not self._pepper.matches(value, key.value_digest):
@@ -579,7 +593,7 @@ class IdentityService:
         value = spec.value if spec.value is not None else apikeys.generate()
         digest = self._pepper.digest(value)
         if uow.api_keys.get_by_digest(digest) is not None:
-            raise Conflict("that API key value is already in use; choose another")
+            raise KeyValueInUse()
         key_id = ids.new_api_key_id()
         key = ApiKey(
             id=key_id,

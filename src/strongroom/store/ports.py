@@ -210,6 +210,29 @@ class RefreshTokenRepo(Protocol):
     def revoke_family(self, family_id: str, when: datetime) -> int: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AuthFailures:
+    """Failed credential checks of one subject (an identity at a source), for the lockout
+    (reliability.md T4; identity/lockout.py holds the rules)."""
+
+    subject: str
+    failures: int  # in the window that started at window_start
+    window_start: datetime | None
+    lockouts: int  # lockouts since the counter was last reset: the backoff doubles with each
+    locked_until: datetime | None
+    last_failure: datetime
+
+
+class AuthFailureRepo(Protocol):
+    def get(self, subject: str, *, for_update: bool = False) -> AuthFailures | None: ...
+    def put(self, record: AuthFailures) -> None: ...
+    def prune(self, idle_before: datetime, now: datetime) -> int:
+        """Forget subjects with no failure since `idle_before` and no lockout running."""
+        ...
+
+    def count(self) -> int: ...
+
+
 class MetaRepo(Protocol):
     """Small server-wide facts (e.g. the root-key check value), set once."""
 
@@ -530,6 +553,8 @@ class UnitOfWork(Protocol):
     def refresh_tokens(self) -> RefreshTokenRepo: ...
     @property
     def meta(self) -> MetaRepo: ...
+    @property
+    def auth_failures(self) -> AuthFailureRepo: ...
     @property
     def policies(self) -> PolicyRepo: ...
     @property

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from strongroom import ids
 from strongroom.clock import Clock
 from strongroom.errors import TokenGrantError, Unauthenticated
+from strongroom.identity.models import ApiKey
 from strongroom.identity.service import IdentityService
 from strongroom.rootkey import Pepper, Sealer
 from strongroom.store.ports import RefreshToken, SigningKey, UnitOfWork, UnitOfWorkFactory
@@ -186,7 +187,15 @@ class TokenService:
         self, apikey: str, *, client_id: str | None, scope: str | None
     ) -> TokenResponse:
         """`grant_type=urn:ibm:params:oauth:grant-type:apikey` (spec §3.1)."""
-        found = self._identity.authenticate(apikey)
+        return self.issue_for_apikey(
+            self._identity.authenticate(apikey), client_id=client_id, scope=scope
+        )
+
+    def issue_for_apikey(
+        self, found: tuple[ApiKey, Subject] | None, *, client_id: str | None, scope: str | None
+    ) -> TokenResponse:
+        """Tokens for a checked API key (identity/key_checks.py); None gets the one answer for
+        unknown, disabled, expired and locked-out alike (reliability.md T4, T5)."""
         if found is None:
             raise TokenGrantError(BAD_APIKEY, "Provided API key could not be found.")
         key, subject = found

@@ -12,9 +12,11 @@ from strongroom.api.actions import iam_action
 from strongroom.api.deps import CurrentGuard, Services
 from strongroom.api.query import flag, list_filter, sort_field
 from strongroom.api.schemas.identity import CreateApiKeyBody, UpdateApiKeyBody, api_key_out
+from strongroom.api.throttle import admit
 from strongroom.errors import Invalid
 from strongroom.identity.filters import API_KEY_ATTRIBUTES
 from strongroom.identity.models import ApiKey
+from strongroom.identity.requests import CreatedApiKey
 from strongroom.store.ports import ListQuery
 
 router = APIRouter()
@@ -26,6 +28,7 @@ def _with_etag(body: dict[str, Any], key: ApiKey, status: int = 200) -> JSONResp
 
 @router.post("/v1/apikeys", status_code=201, **iam_action("iam-identity.apikey.create"))
 def create_api_key(
+    request: Request,
     body: CreateApiKeyBody,
     guard: CurrentGuard,
     services: Services,
@@ -35,12 +38,19 @@ def create_api_key(
     spec = body.spec(
         locked=flag(entity_lock, "Entity-Lock"), disabled=flag(entity_disable, "Entity-Disable")
     )
-    created = services.identity.create_api_key(
-        guard,
-        iam_id=body.iam_id,
-        account_id=body.account_id or guard.principal.account_id,
-        spec=spec,
-    )
+
+    def create() -> CreatedApiKey:
+        return services.identity.create_api_key(
+            guard,
+            iam_id=body.iam_id,
+            account_id=body.account_id or guard.principal.account_id,
+            spec=spec,
+        )
+
+    if spec.value is None:
+        created = create()
+    else:  # a value of the caller's choosing: "in use" would answer guesses (reliability.md T4)
+        created = services.key_checks.create_with_value(guard, admit(request, services), create)
     return _with_etag(api_key_out(created.key, value=created.value), created.key, 201)
 
 
@@ -83,14 +93,16 @@ def list_api_keys(
 
 @router.get("/v1/apikeys/details", **iam_action("iam-identity.apikey.get"))
 def get_api_keys_details(
+    request: Request,
     guard: CurrentGuard,
     services: Services,
     iam_api_key: Annotated[str | None, Header(alias="IAM-ApiKey")] = None,
     include_history: bool = False,
 ) -> JSONResponse:
+    source = admit(request, services)  # an API key check: rate and lockout (reliability.md T4)
     if not iam_api_key:
         raise Invalid("the IAM-ApiKey header is required", field="IAM-ApiKey")
-    key = services.identity.get_api_key_by_value(guard, iam_api_key)
+    key = services.key_checks.key_by_value(guard, iam_api_key, source)
     return _with_etag(api_key_out(key, include_history=include_history), key)
 
 

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from strongroom.api.actions import public_route
 from strongroom.api.deps import Services
+from strongroom.api.throttle import admit
 from strongroom.errors import TokenGrantError
 from strongroom.identity.profile_requests import ProfileSelector
 from strongroom.tokens.claims import APIKEY_GRANT, ASSUME_GRANT, CR_TOKEN_GRANT, REFRESH_GRANT
@@ -52,6 +53,7 @@ def _client(request: Request, services: Services) -> str | None:
 
 
 async def _token(request: Request, services: Services) -> JSONResponse:
+    source = admit(request, services)  # every grant, even a malformed one (reliability.md T4)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
         raise TokenGrantError(BAD_REQUEST, f"The token request must be sent as {FORM}.")
     form = _form(await request.body())
@@ -64,7 +66,7 @@ async def _token(request: Request, services: Services) -> JSONResponse:
                 BAD_REQUEST, "Provided API key is missing: send the form field `apikey`."
             )
         result = await run_in_threadpool(
-            services.tokens.exchange_apikey, apikey, client_id=client_id, scope=form.get("scope")
+            _apikey_grant, services, apikey, source, client_id, form.get("scope")
         )
     elif grant == REFRESH_GRANT:
         refresh = form.get("refresh_token")
@@ -76,6 +78,14 @@ async def _token(request: Request, services: Services) -> JSONResponse:
     else:
         raise TokenGrantError(BAD_REQUEST, f"Unsupported grant_type `{grant}`.")
     return JSONResponse(result.body(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def _apikey_grant(
+    services: Services, apikey: str, source: str, client_id: str | None, scope: str | None
+) -> TokenResponse:
+    """Checked under the lockout and the per-key rate (identity/key_checks.py)."""
+    found = services.key_checks.authenticate(apikey, source)
+    return services.tokens.issue_for_apikey(found, client_id=client_id, scope=scope)
 
 
 # -- trusted-profile grants (spec §3.1) ------------------------------------------------------------

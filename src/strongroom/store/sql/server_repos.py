@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from strongroom.store.ports import RefreshToken, SigningKey
+from strongroom.store.ports import AuthFailures, RefreshToken, SigningKey
 from strongroom.store.sql import tables as t
 
 
@@ -121,3 +121,58 @@ class SqlMeta:
         except IntegrityError:
             return False
         return True
+
+
+class SqlAuthFailures:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def get(self, subject: str, *, for_update: bool = False) -> AuthFailures | None:
+        f = t.auth_failures
+        query = sa.select(f).where(f.c.subject == subject)
+        if for_update:
+            query = query.with_for_update()  # PostgreSQL; SQLite writers are serialised anyway
+        row = self.conn.execute(query).first()
+        if row is None:
+            return None
+        return AuthFailures(
+            row.subject,
+            row.failures,
+            row.window_start,
+            row.lockouts,
+            row.locked_until,
+            row.last_failure,
+        )
+
+    def put(self, record: AuthFailures) -> None:
+        f = t.auth_failures
+        values = {
+            "failures": record.failures,
+            "window_start": record.window_start,
+            "lockouts": record.lockouts,
+            "locked_until": record.locked_until,
+            "last_failure": record.last_failure,
+        }
+        if self.conn.execute(
+            f.update().where(f.c.subject == record.subject).values(**values)
+        ).rowcount:
+            return
+        # A savepoint keeps a lost insert race from poisoning the transaction (PostgreSQL):
+        # the other writer's row is then updated instead.
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(f.insert().values(subject=record.subject, **values))
+        except IntegrityError:
+            self.conn.execute(f.update().where(f.c.subject == record.subject).values(**values))
+
+    def prune(self, idle_before: datetime, now: datetime) -> int:
+        f = t.auth_failures
+        running = sa.and_(f.c.locked_until.is_not(None), f.c.locked_until > now)
+        return self.conn.execute(
+            f.delete().where(f.c.last_failure < idle_before, sa.not_(running))
+        ).rowcount
+
+    def count(self) -> int:
+        return int(
+            self.conn.execute(sa.select(sa.func.count()).select_from(t.auth_failures)).scalar_one()
+        )

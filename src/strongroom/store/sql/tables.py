@@ -154,6 +154,19 @@ refresh_tokens = sa.Table(
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
 )
 
+# Failed credential checks per subject (an identity at a source) for the lockout, shared by
+# every node (reliability.md T4). Bounded: idle subjects are pruned (identity/lockout.py).
+auth_failures = sa.Table(
+    "auth_failures",
+    metadata,
+    sa.Column("subject", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer(), nullable=False),
+    sa.Column("window_start", UTCDateTime(), nullable=True),
+    sa.Column("lockouts", sa.Integer(), nullable=False),
+    sa.Column("locked_until", UTCDateTime(), nullable=True),
+    sa.Column("last_failure", UTCDateTime(), nullable=False, index=True),
+)
+
 server_meta = sa.Table(
     "server_meta",
     metadata,

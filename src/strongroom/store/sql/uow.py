@@ -38,6 +38,7 @@ class SqlUnitOfWork:
     signing_keys: server_repos.SqlSigningKeys
     refresh_tokens: server_repos.SqlRefreshTokens
     meta: server_repos.SqlMeta
+    auth_failures: server_repos.SqlAuthFailures
     policies: access_repos.SqlPolicies
     roles: access_repos.SqlRoles
     revisions: access_repos.SqlRevisions
@@ -115,6 +116,7 @@ class SqlUnitOfWork:
         self.signing_keys = server_repos.SqlSigningKeys(conn)
         self.refresh_tokens = server_repos.SqlRefreshTokens(conn)
         self.meta = server_repos.SqlMeta(conn)
+        self.auth_failures = server_repos.SqlAuthFailures(conn)
         self.policies = access_repos.SqlPolicies(conn)
         self.roles = access_repos.SqlRoles(conn)
         self.revisions = access_repos.SqlRevisions(conn)
