@@ -342,10 +342,12 @@ def mutant(draw: st.DrawFn, token: str) -> str:
 
 
 def mutants_of(token: str, count: int) -> list[str]:
+    """`count` mutants of `token`; Hypothesis is asked for a few more, since some mutations
+    cancel out (the same bit flipped twice) and give the token back."""
     found: list[str] = []
 
     @settings(
-        max_examples=count,
+        max_examples=count + count // 20,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -356,18 +358,18 @@ def mutants_of(token: str, count: int) -> list[str]:
             found.append(forged)
 
     collect()
-    return found
+    return found[:count]
 
 
 def header_safe(token: str) -> bool:
     """What an HTTP client can send in a header at all (no CR/LF, Latin-1)."""
-    return all(c == "\t" or 32 <= ord(c) < 127 for c in token) and token.strip() == token
+    printable = all(c == "\t" or 32 <= ord(c) < 127 for c in token)
+    return printable and bool(token) and token.strip() == token
 
 
 def test_mutated_tokens_are_never_accepted(target: Target) -> None:
     forged = mutants_of(target.valid, MUTANTS)
-    # Hypothesis made (nearly) as many distinct ones as asked: a few flips cancel out.
-    assert len(set(forged)) >= MUTANTS * 0.9
+    assert len(forged) == MUTANTS and len(set(forged)) >= MUTANTS * 0.9
     accepted = [t for t in forged if target.verify_accepts(t)]
     assert accepted == []
 
