@@ -83,7 +83,6 @@ def test_settings_refuse_lifetimes_past_the_caps(tmp_path: Path) -> None:
 
 
 def test_every_access_token_lives_at_most_the_configured_ttl(world: World) -> None:
-    violations = 0
     login = world.login()
     tokens = [login["access_token"], token_for(world.http, world.server.apikey)]
     current = login["refresh_token"]
