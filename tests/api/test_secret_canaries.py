@@ -365,6 +365,11 @@ def test_no_planted_secret_is_found_in_clear(
     server, canaries, errors, recorder = planted
     # A scan that cannot find anything proves nothing: the controls are found where they are.
     assert canaries.hits("a login", server.apikey.encode()) == ["bootstrap API key in a login"]
+    for spelled in (
+        server.apikey.encode().hex(),
+        base64.b64encode(server.apikey.encode()).decode(),
+    ):
+        assert canaries.hits("x", f"…{spelled}…".encode()) == ["bootstrap API key in x"]
     assert len(errors) >= 14 and all(
         "errorCode" in e or "errors" in e or "reasons" in e for e in errors
     )
