@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import threading
 import time
@@ -81,16 +82,50 @@ class TokenResponse:
         }
 
 
+# Unpadded base64url, as RFC 7515 §2 writes every JWS segment.
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+# Headers that would name a key or demand extensions we do not honour (reliability.md T1,
+# ASVS V9.1.3: keys only from our own JWKS). Refused rather than ignored.
+_FOREIGN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
+
+
+def _canonical(segment: str) -> bytes:
+    """A segment's bytes, if the segment is their one canonical unpadded base64url spelling.
+
+    Python's decoder skips characters outside the alphabet and ignores the unused low bits of
+    the last character, so whitespace, `=` padding or a flipped spare bit in the signature
+    would otherwise leave it valid under a different token string (reliability.md T1)."""
+    if not _SEGMENT.fullmatch(segment):
+        raise Unauthenticated("the access token is malformed")
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except ValueError as exc:  # binascii.Error: a length no encoding has
+        raise Unauthenticated("the access token is malformed") from exc
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != segment:
+        raise Unauthenticated("the access token is malformed")
+    return raw
+
+
 def _header(token: str) -> dict[str, Any]:
     """The JOSE header, read only to pick the key; jwt.decode checks everything again."""
-    segment = token.partition(".")[0]
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise Unauthenticated("the access token is malformed")
+    for segment in segments[1:]:
+        _canonical(segment)
     try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        header = json.loads(_canonical(segments[0]))
     except (ValueError, UnicodeDecodeError) as exc:
         raise Unauthenticated("the access token is malformed") from exc
     if not isinstance(header, dict):
         raise Unauthenticated("the access token is malformed")
+    if _FOREIGN_HEADERS & header.keys():
+        raise Unauthenticated("the access token names a key source this server does not use")
     return header
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 VERIFIED_TOKENS = 4096  # verified access tokens remembered, oldest forgotten first
@@ -102,6 +137,7 @@ class _Verified:
     key: Any  # the public key object that verified it: a rollover that drops it forgets it
     exp: int
     iat: int
+    nbf: int | None
     principal: Principal
 
 
@@ -326,16 +362,18 @@ class TokenService:
         `/v2/authz` call's CPU time (docs/benchmarks.md, "Authorization over HTTP")."""
         seen = self._verified.get(token)
         if seen is not None and self._public.get(seen.kid) is seen.key:
-            self._check_times(seen.exp, seen.iat)
+            self._check_times(seen.exp, seen.iat, seen.nbf)
             return seen.principal
         return self.verify_signed(token)
 
-    def _check_times(self, exp: int, iat: int) -> None:
+    def _check_times(self, exp: int, iat: int, nbf: int | None) -> None:
         now = self._clock.now().timestamp()
         if exp <= now - self.settings.leeway:
             raise Unauthenticated("the access token has expired")
         if iat > now + self.settings.leeway:
             raise Unauthenticated("the access token was issued in the future")
+        if nbf is not None and nbf > now + self.settings.leeway:
+            raise Unauthenticated("the access token is not valid yet")
 
     def verify_signed(self, token: str) -> Principal:
         """`verify` without its cache of verified tokens: the signature is checked every time."""
@@ -361,7 +399,9 @@ class TokenService:
                 issuer=self.settings.issuer,
                 options={
                     "require": ["exp", "iat", "iss"],
-                    "verify_aud": False,
+                    # We issue no `aud`: with no audience given, PyJWT refuses any token that
+                    # carries one (reliability.md T1, a wrong `aud`).
+                    "verify_aud": True,
                     "verify_exp": False,
                     "verify_iat": False,
                     "verify_nbf": False,
@@ -369,17 +409,17 @@ class TokenService:
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated("the access token is invalid") from exc
-        exp, iat = claims["exp"], claims["iat"]
-        if not isinstance(exp, int) or not isinstance(iat, int):
+        exp, iat, nbf = claims["exp"], claims["iat"], claims.get("nbf")
+        if not all(_is_time(t) for t in (exp, iat)) or not (nbf is None or _is_time(nbf)):
             raise Unauthenticated("the access token has non-integer times")
-        self._check_times(exp, iat)
+        self._check_times(exp, iat, nbf)
         principal = principal_from_claims(claims)
         if principal is None:
             raise Unauthenticated("the access token does not name an identity and account")
         with self._lock:
             if len(self._verified) >= VERIFIED_TOKENS:
                 del self._verified[next(iter(self._verified))]  # the oldest
-            self._verified[token] = _Verified(kid, key, exp, iat, principal)
+            self._verified[token] = _Verified(kid, key, exp, iat, nbf, principal)
         return principal
 
     # -- trusted-profile tokens (spec §3.1, §3.3; grants in tokens/profile_grants.py) -----------

@@ -135,9 +135,11 @@ def _decode_payload(text: str) -> Any:
 def _token_subject(text: Any, where: str, verify: Verify) -> _Who:
     if not isinstance(text, str) or not text.strip():
         raise _bad(where, "must be a non-empty string")
-    if text.count(".") == 2 and not text.lstrip().startswith("{"):
-        # A whole token: verify it as any route would. A token that fails is not bad input, it
-        # is a subject who is not authenticated: that item is denied, the batch goes on.
+    if "." in text and not text.lstrip().startswith("{"):
+        # A whole token (a base64url payload has no dot): verify it as any route would, even
+        # when a dot too many or too few spoils it, rather than reading it as an unverified
+        # payload (reliability.md T1). A token that fails is not bad input, it is a subject who
+        # is not authenticated: that item is denied, the batch goes on.
         try:
             principal = verify(text.strip())
         except Unauthenticated as exc:
