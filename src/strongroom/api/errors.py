@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from strongroom.api import kms_errors
 from strongroom.api.kms_wire import is_kms_path
+from strongroom.audit.context import AuditUnavailable
 from strongroom.errors import (
     Conflict,
     Forbidden,
@@ -51,6 +52,7 @@ STATUS: list[tuple[type[StrongroomError], int]] = [
     (PreconditionFailed, 412),
     (PreconditionRequired, 428),
     (QuotaExceeded, 422),  # reliability.md C7: a create past an account limit
+    (AuditUnavailable, 503),  # reliability.md A3 b: the audit trail fails closed
 ]
 
 HTTP_CODES = {
@@ -63,6 +65,7 @@ HTTP_CODES = {
     413: "request_too_large",
     415: "unsupported_content_type",
     500: "internal_error",
+    503: "audit_unavailable",
 }
 
 _IDENTITY_PREFIXES = ("/v1/apikeys", "/v1/serviceids", "/v1/profiles")

@@ -22,6 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from strongroom import ids
+from strongroom.audit import context as audit_context
 from strongroom.clock import Clock
 from strongroom.errors import TokenGrantError, Unauthenticated
 from strongroom.identity.service import IdentityService
@@ -241,6 +242,8 @@ class TokenService:
         uow: UnitOfWork | None = None,
     ) -> TokenResponse:
         now = self._clock.now()
+        # The exchange's audit event names who logged in (reliability.md A3).
+        audit_context.note_caller(subject.iam_id, subject.account_id, subject.sub_type)
         ttl, refresh_ttl = self._lifetimes(subject.account_id)
         scope = scope or DEFAULT_SCOPE
         claims = access_claims(
