@@ -83,7 +83,7 @@ def test_migrations_form_one_line_of_history() -> None:
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
     chain = [s.revision for s in scripts.walk_revisions()]  # head first
     assert chain == [f"{n:04d}" for n in range(len(chain), 0, -1)]
-    assert migrate.head_revision() == chain[0] == "0010"
+    assert migrate.head_revision() == chain[0] == "0011"
 
 
 def test_upgrade_on_an_empty_database(database: Database) -> None:
