@@ -56,7 +56,11 @@ class RequestAudit:
             self.credential = "token"
 
     def note_target(self, action: str, target: Target) -> None:
-        self.checked_action, self.target = action, target
+        """The declared action as checked (`hs-crypto.` on HPCS) and its resource. A second
+        action a use case also checks (an invitation's `policies.create`) names no event."""
+        declared = self.action
+        if declared is None or action.partition(".")[2] == declared.partition(".")[2]:
+            self.checked_action, self.target = action, target
 
     def final_action(self) -> str | None:
         return self.checked_action or self.action
