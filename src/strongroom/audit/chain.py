@@ -34,6 +34,8 @@ class Record:
     event: dict[str, Any]
     prev_hash: str
     hash: str
+    # The stored copies of the event's action and outcome (the columns queries filter on).
+    columns: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,8 @@ def verify(account_id: str, records: Iterable[Record], head: tuple[int, str] | N
             return bad(f"event {expected} is missing (found {record.seq})", expected)
         if record.prev_hash != prev:
             return bad(f"event {record.seq} does not follow event {record.seq - 1}", record.seq)
-        if link(prev, account_id, record.seq, record.event) != record.hash:
+        altered = link(prev, account_id, record.seq, record.event) != record.hash
+        if altered or record.columns not in (None, _columns(record.event)):
             return bad(f"event {record.seq} was altered", record.seq)
         prev, expected, count = record.hash, expected + 1, count + 1
     last = expected - 1
@@ -78,3 +81,7 @@ def verify(account_id: str, records: Iterable[Record], head: tuple[int, str] | N
             return bad(f"events {last + 1} to {stored_seq} are missing", last + 1)
         return bad("the chain head does not match the newest event", last)
     return Verdict(account_id, True, count, last)
+
+
+def _columns(event: dict[str, Any]) -> tuple[str, str]:
+    return str(event.get("action", ""))[:128], str(event.get("outcome", ""))

@@ -107,4 +107,11 @@ def _record(row: Any) -> chain.Record:
         event = json.loads(row.event)
     except ValueError:
         event = {"unreadable": row.event}
-    return chain.Record(row.account_id, int(row.seq), event, row.prev_hash, row.hash)
+    return chain.Record(
+        row.account_id,
+        int(row.seq),
+        event,
+        row.prev_hash,
+        row.hash,
+        (row.action, row.outcome),
+    )
