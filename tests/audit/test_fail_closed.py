@@ -5,7 +5,6 @@ without their event". Reads stay available. Failing open, the call goes ahead.""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from contextlib import ExitStack
 
 import httpx

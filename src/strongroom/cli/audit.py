@@ -21,9 +21,7 @@ AccountOption = Annotated[
 ActionOption = Annotated[
     str | None, typer.Option("--action", help="only this action, e.g. kms.secrets.wrap")
 ]
-OutcomeOption = Annotated[
-    str | None, typer.Option("--outcome", help="only `success` or `failure`")
-]
+OutcomeOption = Annotated[str | None, typer.Option("--outcome", help="only `success` or `failure`")]
 StartOption = Annotated[
     str | None, typer.Option("--start", help="from this time on (ISO 8601, UTC if no offset)")
 ]
