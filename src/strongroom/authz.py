@@ -277,16 +277,7 @@ class Guard:
         # The audit event names what was asked on what (reliability.md A3: target.id a CRN).
         record = audit_context.active()
         if record is not None:
-            record.note_target(
-                self.action,
-                audit_context.Target(
-                    resource.account_id,
-                    resource.service_name,
-                    resource.attributes.get("serviceInstance", ""),
-                    resource.resource_type,
-                    resource.resource,
-                ),
-            )
+            record.note_target(self.action, resource)
         verdict = self._authorizer.authorize(self.principal, self.action, resource)
         if verdict.permitted:
             return

@@ -15,15 +15,16 @@ from strongroom.testing.server import LiveServer
 from tests.api.conftest import new_resource_group
 
 KMS_PLAN = "eedd3585-90c6-4c8f-be3d-062069e99fc3"
+HPCS_PLAN = "0b5ed8fe-0b7e-4e2a-9d6f-3c1b2a4e5f60"  # hs-crypto `standard` (resources/plans.yaml)
 KEY_TYPE = "application/vnd.ibm.kms.key+json"
 
 
-def kms_instance(http: httpx.Client, headers: dict[str, str]) -> str:
+def kms_instance(http: httpx.Client, headers: dict[str, str], plan: str = KMS_PLAN) -> str:
     body = {
         "name": f"kp-{uuid.uuid4().hex[:8]}",
         "target": "us-south",
         "resource_group": new_resource_group(http, headers),
-        "resource_plan_id": KMS_PLAN,
+        "resource_plan_id": plan,
     }
     made = http.post("/v2/resource_instances", json=body, headers=headers)
     assert made.status_code == 201, made.text

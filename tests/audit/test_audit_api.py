@@ -15,7 +15,7 @@ import httpx
 from strongroom.audit.chain import GENESIS, link
 from strongroom.testing.server import LiveServer
 from tests.api.conftest import token_for
-from tests.audit.helpers import kms_instance, new_key, stored_text, wrap
+from tests.audit.helpers import HPCS_PLAN, kms_instance, new_key, stored_text, wrap
 
 NDJSON = "application/x-ndjson"
 
@@ -49,6 +49,12 @@ def test_key_operations_are_data_events_and_no_secret_is_stored(
         data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
         auth=("bx", "bx"),
     ).json()
+    replayed = http.post(
+        "/identity/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        auth=("bx", "bx"),
+    )
+    assert replayed.status_code == 400  # reuse revokes the family: a committed refusal
     instance = kms_instance(http, bearer)
     root = new_key(http, bearer, instance)
     dek = os.urandom(32)
@@ -81,7 +87,12 @@ def test_key_operations_are_data_events_and_no_secret_is_stored(
     assert logins and logins[-1]["initiator"]["id"] == sid["iam_id"]
     assert logins[-1]["initiator"]["credential"]["type"] == "apikey"
     assert logins[-1]["initiator"]["typeURI"] == "service/security/account/serviceid"
-    assert any(e["action"] == "iam-identity.token.refresh" for e in events)
+    refreshes = [e for e in events if e["action"] == "iam-identity.token.refresh"]
+    assert [(e["outcome"], e["reason"]["reasonCode"]) for e in refreshes][-2:] == [
+        ("success", 200),
+        ("failure", 400),
+    ]
+    assert refreshes[-1]["initiator"]["id"] == sid["iam_id"]
 
     secrets = [
         apikey,
@@ -174,3 +185,20 @@ def test_tenants_see_only_their_own_events(
     # Each refusal is itself an event, in the refused caller's own chain.
     denials = all_events(http, theirs, outcome="failure")
     assert len([i for i in denials if i["event"]["reason"]["reasonCode"] == 403]) == 3
+
+
+def test_key_operations_on_hpcs_are_hs_crypto_events(
+    server: LiveServer, http: httpx.Client, bearer: dict[str, str]
+) -> None:
+    instance = kms_instance(http, bearer, HPCS_PLAN)
+    root = new_key(http, bearer, instance)
+    assert wrap(http, bearer, instance, root["id"], os.urandom(32)).status_code == 200
+    events = [i["event"] for i in all_events(http, bearer)]
+    (made,) = [e for e in events if root["id"] in e["target"]["id"] and e["outcome"] == "success"][
+        :1
+    ]
+    assert made["action"] == "hs-crypto.secrets.create"
+    (wrapped,) = [e for e in events if e["action"] == "hs-crypto.secrets.wrap"][-1:]
+    assert wrapped["target"]["id"].startswith("crn:v1:bluemix:public:hs-crypto:")
+    assert wrapped["target"]["id"].endswith(f":{instance}:key:{root['id']}")
+    assert wrapped["dataEvent"] is True

@@ -53,7 +53,9 @@ class AuditTrail:
             nonlocal started, refused
             if message["type"] == "http.response.start":
                 started = True
-                if not await self._settle(record, message["status"]):
+                if _needs_event(record, message["status"]) and not await self._settle(
+                    record, message["status"]
+                ):
                     refused = True
                     await _unavailable(scope, send, trace)
                     return
@@ -65,20 +67,15 @@ class AuditTrail:
             await self.app(scope, receive, audited_send)
         except Exception:
             # An unhandled error: Starlette's outermost middleware answers 500 outside ours.
-            if not started:
+            if not started and _needs_event(record, 500):
                 await self._settle(record, 500)
             raise
         finally:
             context.current.reset(reset)
 
     async def _settle(self, record: context.RequestAudit, status: int) -> bool:
-        """Store the call's event unless its transaction did; False: answer 503 instead."""
-        if record.written:
-            return True
-        action = record.final_action()
-        required = events.audited(record.method, record.path, action)
-        if not (required or status in DENIALS or record.failed):
-            return True
+        """Store the call's event (its transaction did not); False: answer 503 instead."""
+        required = events.audited(record.method, record.path, record.final_action())
         account, at, event = record.event(status)
         try:
             await run_in_threadpool(self.audit.record, account, at, event)
@@ -88,6 +85,15 @@ class AuditTrail:
             return not (record.fail_closed and required) or status == 503
         record.written = True
         return True
+
+
+def _needs_event(record: context.RequestAudit, status: int) -> bool:
+    """Cheap, and false for most reads: no event stored yet, and one is due."""
+    if record.written:
+        return False
+    if status in DENIALS or record.failed:
+        return True
+    return events.audited(record.method, record.path, record.final_action())
 
 
 async def _unavailable(scope: Scope, send: Send, trace: str) -> None:

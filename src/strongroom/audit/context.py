@@ -11,23 +11,29 @@ Sync routes run in a worker thread with a copy of the context: the copy holds th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from strongroom.audit import events
 from strongroom.errors import StrongroomError
 
 
-@dataclass(slots=True)
-class Target:
-    account_id: str
-    service: str
-    instance: str = ""
-    resource_type: str = ""
-    resource: str = ""
+class Target(Protocol):
+    """What an action was checked on: `authz.Resource` (kept as is; read only for the event)."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def service_name(self) -> str: ...
+    @property
+    def resource_type(self) -> str: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def attributes(self) -> Mapping[str, str]: ...
 
 
 @dataclass(slots=True)
@@ -85,8 +91,8 @@ class RequestAudit:
         if target is not None:
             target_id = events.crn(
                 target.account_id,
-                target.service,
-                instance=target.instance,
+                target.service_name,
+                instance=target.attributes.get("serviceInstance", ""),
                 resource_type=target.resource_type,
                 resource=target.resource,
             )
@@ -125,17 +131,19 @@ def note_caller(iam_id: str, account_id: str, sub_type: str | None) -> None:
         record.note_caller(iam_id, account_id, sub_type)
 
 
-def note_target(action: str, target: Target) -> None:
-    record = current.get()
-    if record is not None:
-        record.note_target(action, target)
-
-
 def note_grant(action: str, credential: str) -> None:
     """A token exchange: the grant names the action and the credential presented."""
     record = current.get()
     if record is not None:
         record.action, record.credential = action, credential
+
+
+def note_refusal(status: int) -> None:
+    """A use case that commits and then refuses (a reused refresh token revokes its family,
+    then answers 400): the committed event says so."""
+    record = current.get()
+    if record is not None:
+        record.success_status = status
 
 
 class AuditUnavailable(StrongroomError):

@@ -215,6 +215,10 @@ class TokenService:
             reused = not uow.refresh_tokens.mark_used(stored.id, now)
             if reused:
                 uow.refresh_tokens.revoke_family(stored.family_id, now)
+                # Committed here, refused below: the event says so, in the family's account.
+                kind = "ServiceId" if stored.iam_id.startswith("iam-ServiceId-") else None
+                audit_context.note_caller(stored.iam_id, stored.account_id, kind)
+                audit_context.note_refusal(400)
             else:
                 subject = self._identity.subject_for_key(uow, stored.apikey_id)
                 if subject is None:
