@@ -194,10 +194,8 @@ def test_key_operations_on_hpcs_are_hs_crypto_events(
     root = new_key(http, bearer, instance)
     assert wrap(http, bearer, instance, root["id"], os.urandom(32)).status_code == 200
     events = [i["event"] for i in all_events(http, bearer)]
-    (made,) = [e for e in events if root["id"] in e["target"]["id"] and e["outcome"] == "success"][
-        :1
-    ]
-    assert made["action"] == "hs-crypto.secrets.create"
+    made = [e for e in events if f":{instance}:" in e["target"]["id"] and e["outcome"] == "success"]
+    assert made and made[0]["action"] == "hs-crypto.secrets.create"
     (wrapped,) = [e for e in events if e["action"] == "hs-crypto.secrets.wrap"][-1:]
     assert wrapped["target"]["id"].startswith("crn:v1:bluemix:public:hs-crypto:")
     assert wrapped["target"]["id"].endswith(f":{instance}:key:{root['id']}")
