@@ -31,6 +31,7 @@ from typing import Protocol
 
 from strongroom.access.memberships import MembershipSnapshot, load_memberships
 from strongroom.access.records import custom_role_model, to_model
+from strongroom.audit import context as audit_context
 from strongroom.clock import Clock
 from strongroom.errors import Forbidden, NotFound
 from strongroom.identity.user_models import INVITED_STATES, MemberState
@@ -282,6 +283,10 @@ class Guard:
     def require(self, resource: Resource, *, missing: NotFound | None = None) -> None:
         """Raise unless permitted. An object addressed by id in another account answers exactly
         as a missing one would (`missing`), so existence elsewhere is never disclosed."""
+        # The audit event names what was asked on what (reliability.md A3: target.id a CRN).
+        record = audit_context.active()
+        if record is not None:
+            record.note_target(self.action, resource)
         verdict = self._authorizer.authorize(self.principal, self.action, resource)
         if verdict.permitted:
             return

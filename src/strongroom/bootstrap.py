@@ -19,6 +19,7 @@ from strongroom.access.roles import RoleService
 from strongroom.access.settings import AccessSettingsService
 from strongroom.api.app import create_app
 from strongroom.api.container import Container
+from strongroom.audit.service import AuditService
 from strongroom.authz import LocalAuthorizer
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
@@ -279,6 +280,8 @@ def build(
                 private_endpoint_port=settings.kms_private_endpoint_port or settings.port,
             ),
             kms_sweep=KmsSweep(uow, kms_clock, backend),
+            # Every mutation, denial and key operation leaves one event (reliability.md A3).
+            audit=AuditService(uow, clock, fail_closed=settings.audit_fail_closed),
         )
         runtime = Runtime(settings, database, uow, container, create_app(container), first)
         if database.dialect == "postgresql" and settings.consistency == "cached":

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     lockout_max_wait_seconds: int = Field(default=900, ge=1)
     lockout_reset_seconds: int = Field(default=43_200, ge=1)
 
+    # The audit trail (docs/user-guide.md, "Audit trail"; reliability.md A3 b): true, a mutation
+    # or key operation whose event cannot be stored fails with 503 and changes nothing; false,
+    # it goes ahead and the lost event is logged.
+    audit_fail_closed: bool = True
+
     max_body_bytes: int = 1024 * 1024
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     log_level: str = "info"

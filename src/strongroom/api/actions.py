@@ -15,6 +15,8 @@ from typing import Any
 
 from fastapi import Depends, Request
 
+from strongroom.audit import context as audit_context
+
 ACTION_KEY = "x-iam-action"
 PUBLIC_KEY = "x-public"
 
@@ -25,6 +27,14 @@ class _BindAction:
 
     async def __call__(self, request: Request) -> None:
         request.state.iam_action = self.action
+        record = audit_context.active()
+        if record is not None:
+            # The audit event's action, and the status a committed mutation answers with.
+            record.action = self.action
+            route = request.scope.get("route")
+            status = getattr(route, "status_code", None)
+            if isinstance(status, int):
+                record.success_status = status
 
 
 def iam_action(action: str) -> dict[str, Any]:

@@ -6,12 +6,14 @@ from fastapi import FastAPI
 
 from strongroom import __version__
 from strongroom.api import errors
+from strongroom.api.audit_middleware import AuditTrail
 from strongroom.api.container import Container
 from strongroom.api.kms_action_form import ActionForm
 from strongroom.api.middleware import RequestContext
 from strongroom.api.routers import (
     access_settings,
     apikeys,
+    audit,
     authz,
     health,
     kms_import,
@@ -71,6 +73,11 @@ def create_app(container: Container) -> FastAPI:
     # Resource Controller (spec §8)
     for module in (resource_instances, resource_keys):
         app.include_router(module.router)
+    # The audit trail (reliability.md A3): /v1/audit/...
+    app.include_router(audit.router)
     app.add_middleware(ActionForm)
+    # Between the two: it reads RequestContext's trace, and sees the path before ActionForm
+    # rewrites it (the route's declared action names the event either way).
+    app.add_middleware(AuditTrail, audit=container.audit)
     app.add_middleware(RequestContext, max_body_bytes=container.settings.max_body_bytes)
     return app

@@ -9,6 +9,7 @@ from strongroom.access.groups import GroupService
 from strongroom.access.policies import PolicyService
 from strongroom.access.roles import RoleService
 from strongroom.access.settings import AccessSettingsService
+from strongroom.audit.service import AuditService
 from strongroom.authz import Authorizer
 from strongroom.clock import Clock
 from strongroom.config import Settings
@@ -79,3 +80,5 @@ class Container:
     kms_registrations: RegistrationService  # /api/v2/keys/.../registrations, /api/v2/event_ack
     kms_policies: KmsPolicyService  # /api/v2/keys/{id}/policies, /api/v2/instance/...
     kms_sweep: KmsSweep  # automatic rotation, expiry and purge (Runtime.start_background)
+    # The audit trail (reliability.md A3): /v1/audit/..., and the middleware's writes
+    audit: AuditService

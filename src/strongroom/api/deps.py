@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from strongroom.api.container import Container
+from strongroom.audit import context as audit_context
 from strongroom.authz import Guard
 from strongroom.errors import Unauthenticated
 from strongroom.tokens.claims import Principal
@@ -32,7 +33,9 @@ def verified_caller(request: Request, c: Container) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("the Authorization header must be `Bearer <access token>`")
-    return c.tokens.verify(token.strip())
+    caller = c.tokens.verify(token.strip())
+    audit_context.note_caller(caller.iam_id, caller.account_id, caller.sub_type)
+    return caller
 
 
 async def guard(

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from strongroom.api import kms_errors
 from strongroom.api.kms_wire import is_kms_path
+from strongroom.audit.context import AuditUnavailable
 from strongroom.errors import (
     Conflict,
     Forbidden,
@@ -53,6 +54,7 @@ STATUS: list[tuple[type[StrongroomError], int]] = [
     (PreconditionRequired, 428),
     (QuotaExceeded, 422),  # reliability.md C7: a create past an account limit
     (TooManyRequests, 429),  # reliability.md T4: with Retry-After
+    (AuditUnavailable, 503),  # reliability.md A3 b: the audit trail fails closed
 ]
 
 HTTP_CODES = {
@@ -66,6 +68,7 @@ HTTP_CODES = {
     415: "unsupported_content_type",
     429: "too_many_requests",
     500: "internal_error",
+    503: "audit_unavailable",
 }
 
 _IDENTITY_PREFIXES = ("/v1/apikeys", "/v1/serviceids", "/v1/profiles")

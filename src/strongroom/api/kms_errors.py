@@ -8,7 +8,8 @@ IAM's. Every error on an `/api/v2` path, domain or not, leaves through here:
                     "reasons": [{"code", "message", "status", "moreInfo", "target"?}]}]}
 
 go retries 429 and every 5xx but 501 (§1.5), so an unknown route or method is a 501, never a
-404/405, and nothing here answers 503.
+404/405. The one 503 is the audit trail's, failing closed (reliability.md A3 b):
+`AUDIT_UNAVAILABLE_ERR`, which go retries.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ PHRASES = {
     428: "Precondition Required",
     500: "Internal Server Error",
     501: "Not Implemented",
+    503: "Service Unavailable",
 }
 
 # The `<what> could not be <done>` of errorMsg when the error does not say (KmsError.what does):
@@ -269,5 +271,5 @@ def unexpected(request: Request, trace: str, headers: dict[str, str] | None = No
 def edge(method: str, path: str, status: int, message: str) -> dict[str, Any]:
     """The body of a refusal made before the app runs (api/middleware.py: 400 for a NUL in the
     URL, which BAD_BODY_ERR's "no invalid characters" covers; 413 for a body over the cap)."""
-    code = "BODY_TOO_LARGE_ERR" if status == 413 else "BAD_BODY_ERR"
+    code = {413: "BODY_TOO_LARGE_ERR", 503: "AUDIT_UNAVAILABLE_ERR"}.get(status, "BAD_BODY_ERR")
     return envelope(status, code, message, default_what(method, path))

@@ -145,6 +145,22 @@ class Client:
     ) -> dict[str, Any]:
         return _required(self.call("POST", path, body=body, headers=headers), f"POST {path}")
 
+    def lines(self, path: str, params: Mapping[str, str | int] | None = None) -> Iterator[str]:
+        """The lines of a JSON-lines answer (`application/x-ndjson`), as they arrive."""
+        if self.token is None:
+            raise CliError("not logged in: run `strongroom login --apikey KEY`")
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/x-ndjson"}
+        try:
+            with self._http.stream("GET", path, params=params, headers=headers) as response:
+                if response.is_error:
+                    response.read()
+                    raise CliError(error_message(response), response.status_code)
+                for line in response.iter_lines():
+                    if line:
+                        yield line
+        except httpx.HTTPError as exc:
+            raise CliError(f"the request to {self.endpoint} failed: {exc}") from exc
+
     def delete(self, path: str) -> None:
         self.call("DELETE", path)
 

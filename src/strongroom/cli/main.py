@@ -1,11 +1,11 @@
 """The `strongroom` command, named after `ibmcloud`: `serve`, `login`, `iam …`, `resource …`,
-`kp …`."""
+`kp …`, `audit …`."""
 
 from __future__ import annotations
 
 import typer
 
-from strongroom.cli import iam, kp, resource, resource_instances
+from strongroom.cli import audit, iam, kp, resource, resource_instances
 from strongroom.cli.serve import serve
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app.add_typer(iam.app, name="iam")
 resource_instances.register(resource.app)  # `resource service-instance…` beside the groups
 app.add_typer(resource.app, name="resource")
 app.add_typer(kp.app, name="kp")
+app.add_typer(audit.app, name="audit")
 
 
 @app.callback()

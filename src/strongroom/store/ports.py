@@ -7,7 +7,7 @@ concurrency): `update` returns False when another writer got there first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -20,6 +20,8 @@ from strongroom.access.group_models import (
     GroupRule,
     GroupSettings,
 )
+from strongroom.audit.chain import Record
+from strongroom.audit.query import AuditQuery
 from strongroom.identity.filters import Expr
 from strongroom.identity.models import Account, ApiKey, Membership, ServiceId, User
 from strongroom.identity.profile_models import ClaimRule, Profile, ProfileIdentity, ProfileLink
@@ -537,6 +539,15 @@ class AccessSettingsRepo(Protocol):
         ...
 
 
+class AuditLogRepo(Protocol):
+    """The audit trail: one hash chain of CADF events per account (audit/chain.py)."""
+
+    def append(self, account_id: str, at: datetime, event: dict[str, Any]) -> int: ...
+    def head(self, account_id: str) -> tuple[int, str] | None: ...
+    def find(self, query: AuditQuery) -> list[Record]: ...
+    def chain(self, account_id: str) -> Iterator[Record]: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so that an adapter may expose its own (narrower) repository types.
     @property
@@ -628,6 +639,8 @@ class UnitOfWork(Protocol):
     def import_tokens(self) -> ImportTokenRepo: ...
     @property
     def registrations(self) -> RegistrationRepo: ...
+    @property
+    def audit_log(self) -> AuditLogRepo: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -23,6 +23,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from strongroom import ids
+from strongroom.audit import context as audit_context
 from strongroom.clock import Clock
 from strongroom.errors import TokenGrantError, Unauthenticated
 from strongroom.identity.models import ApiKey
@@ -259,6 +260,10 @@ class TokenService:
             reused = not uow.refresh_tokens.mark_used(stored.id, now)
             if reused:
                 uow.refresh_tokens.revoke_family(stored.family_id, now)
+                # Committed here, refused below: the event says so, in the family's account.
+                kind = "ServiceId" if stored.iam_id.startswith("iam-ServiceId-") else None
+                audit_context.note_caller(stored.iam_id, stored.account_id, kind)
+                audit_context.note_refusal(400)
             else:
                 subject = self._identity.subject_for_key(uow, stored.apikey_id)
                 if subject is None:
@@ -286,6 +291,8 @@ class TokenService:
         uow: UnitOfWork | None = None,
     ) -> TokenResponse:
         now = self._clock.now()
+        # The exchange's audit event names who logged in (reliability.md A3).
+        audit_context.note_caller(subject.iam_id, subject.account_id, subject.sub_type)
         ttl, refresh_ttl = self._lifetimes(subject.account_id)
         scope = scope or DEFAULT_SCOPE
         claims = access_claims(

@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from strongroom.api.actions import public_route
 from strongroom.api.deps import Services
 from strongroom.api.throttle import admit
+from strongroom.audit import context as audit_context
+from strongroom.audit.events import GRANT_ACTIONS, GRANT_CREDENTIALS, UNKNOWN_GRANT_ACTION
 from strongroom.errors import TokenGrantError
 from strongroom.identity.profile_requests import ProfileSelector
 from strongroom.tokens.claims import APIKEY_GRANT, ASSUME_GRANT, CR_TOKEN_GRANT, REFRESH_GRANT
@@ -59,6 +61,11 @@ async def _token(request: Request, services: Services) -> JSONResponse:
     form = _form(await request.body())
     client_id = _client(request, services)
     grant = form.get("grant_type")
+    # The exchange's audit event: its action and the credential shown (never the value).
+    audit_context.note_grant(
+        GRANT_ACTIONS.get(grant or "", UNKNOWN_GRANT_ACTION),
+        GRANT_CREDENTIALS.get(grant or "", "none"),
+    )
     if grant == APIKEY_GRANT:
         apikey = form.get("apikey")
         if not apikey:

@@ -756,3 +756,29 @@ kms_registrations = sa.Table(
 )
 
 # -- end key management -------------------------------------------------------------------------
+
+# -- audit trail (reliability.md A3; audit/chain.py) --------------------------------------------
+
+# One hash chain per account ("" holds calls that named no account: refused unauthenticated).
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("account_id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("event_time", UTCDateTime(), nullable=False),
+    sa.Column("action", sa.String(128), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("event", sa.Text(), nullable=False),  # canonical JSON of the CADF event
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# The chain's newest link. Appends lock this row (PostgreSQL) so each chain stays linear, and a
+# deleted newest event is still seen.
+audit_heads = sa.Table(
+    "audit_heads",
+    metadata,
+    sa.Column("account_id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

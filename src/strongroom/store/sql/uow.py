@@ -8,14 +8,17 @@ would wait on the first's lock (SQLite) or, with one shared connection (in-memor
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection
 
+from strongroom.audit import context as audit_context
 from strongroom.store.sql import (
     access_repos,
+    audit_repos,
     enterprise_repos,
     group_repos,
     instance_repos,
@@ -28,6 +31,8 @@ from strongroom.store.sql import (
     user_repos,
 )
 from strongroom.store.sql.engine import Database
+
+log = logging.getLogger("strongroom.audit")
 
 
 class SqlUnitOfWork:
@@ -76,6 +81,8 @@ class SqlUnitOfWork:
     instance_policies: kms_repos.SqlInstancePolicies
     import_tokens: kms_repos.SqlImportTokens
     registrations: kms_key_repos.SqlRegistrations
+    # the audit trail (reliability.md A3)
+    audit_log: audit_repos.SqlAuditLog
 
     def __init__(self, database: Database, *, write: bool) -> None:
         self._database = database
@@ -154,6 +161,8 @@ class SqlUnitOfWork:
         self.instance_policies = kms_repos.SqlInstancePolicies(conn)
         self.import_tokens = kms_repos.SqlImportTokens(conn)
         self.registrations = kms_key_repos.SqlRegistrations(conn)
+        # the audit trail (reliability.md A3)
+        self.audit_log = audit_repos.SqlAuditLog(conn)
 
     def __exit__(
         self,
@@ -166,11 +175,46 @@ class SqlUnitOfWork:
         self._database.active.uow = None
         try:
             if exc_type is None:
-                self._tx.commit()
+                record = audit_context.active() if self._write else None
+                if record is not None and record.wants_commit_event():
+                    self._commit_with_event(record)
+                else:
+                    self._tx.commit()
             else:
                 self._tx.rollback()
         finally:
             self._stack.close()
+
+    def _commit_with_event(self, record: audit_context.RequestAudit) -> None:
+        """The request's one audit event, appended last in its mutation's transaction: both
+        commit or neither does (reliability.md A3 b, "0 mutations persisted without their
+        event"). Failing open, a failed append is rolled back to its savepoint alone and the
+        middleware tries again once the call has answered."""
+        account, at, event = record.event(record.success_status)
+        trail = audit_repos.SqlAuditLog(self._conn)
+        if record.fail_closed:
+            try:
+                trail.append(account, at, event)
+            except Exception as exc:
+                record.failed = True
+                self._tx.rollback()
+                raise audit_context.AuditUnavailable(
+                    "the audit trail cannot record this call, so nothing was changed"
+                ) from exc
+            self._tx.commit()
+            record.written = True
+            return
+        try:
+            with self._conn.begin_nested():
+                trail.append(account, at, event)
+            appended = True
+        except Exception:
+            log.exception(
+                "audit event not written in its transaction; trace %s", event["correlationId"]
+            )
+            appended = False
+        self._tx.commit()
+        record.written = appended
 
 
 class SqlUnitOfWorkFactory:

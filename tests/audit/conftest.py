@@ -1,0 +1,3 @@
+from tests.api.conftest import bearer, http
+
+__all__ = ["bearer", "http"]

@@ -1,0 +1,40 @@
+"""`strongroom audit events|verify|export`: the account's trail through the server's API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from strongroom.testing.server import LiveServer
+from tests.cli.harness import Cli
+
+
+def test_audit_events_verify_and_export(logged_in: Cli, server: LiveServer, tmp_path: Path) -> None:
+    made = logged_in.json("iam", "service-id-create", "audited-by-cli")
+    events = logged_in.json("audit", "events", "--action", "iam-identity.serviceid.create")
+    assert events and {e["event"]["action"] for e in events} == {"iam-identity.serviceid.create"}
+    assert events[-1]["event"]["outcome"] == "success"
+    assert events[-1]["event"]["initiator"]["id"] == server.iam_id
+    assert made["id"]
+    limited = logged_in.json("audit", "events", "--limit", "1")
+    assert len(limited) == 1
+
+    table = logged_in.ok("audit", "events", "--action", "iam-identity.serviceid.create")
+    assert table.stdout.splitlines()[0].split()[:4] == ["Seq", "Time", "Action", "Outcome"]
+    assert "iam-identity.serviceid.create" in table.stdout
+
+    verified = logged_in.ok("audit", "verify")
+    assert verified.stdout.startswith("OK: ") and "chain intact" in verified.stdout
+    assert logged_in.json("audit", "verify")["ok"] is True
+
+    target = tmp_path / "trail.jsonl"
+    logged_in.ok("audit", "export", "--file", str(target))
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [line["seq"] for line in lines] == list(range(1, len(lines) + 1))
+    printed = logged_in.ok("audit", "export", "--outcome", "success").stdout.splitlines()
+    assert printed and all(json.loads(p)["event"]["outcome"] == "success" for p in printed)
+
+    refused = logged_in("audit", "events", "--account-id", "0" * 32)
+    assert refused.exit_code == 1 and refused.stderr.splitlines()[0] == "FAILED"
+    bad = logged_in("audit", "events", "--start", "yesterday")
+    assert bad.exit_code == 1 and "`start`" in bad.stderr
