@@ -220,6 +220,28 @@ def test_bad_ids_and_headers(
     )
 
 
+def test_refusals_before_the_app_use_the_envelope_of_their_path(
+    http: httpx.Client, bearer: dict[str, str]
+) -> None:
+    """A NUL in the URL or a body over the cap is refused by the middleware before any route
+    runs; the answer still has the shape IBM's SDK for that path reads (found by reliability.md
+    A1: IAM Identity's `status_code` is a string, the token endpoint's error is `errorMessage`)."""
+    identity = http.get("/v1/profiles/p%00/links", headers=bearer)
+    assert identity.status_code == 400
+    body = identity.json()
+    assert body["status_code"] == "400"
+    assert body["context"]["transaction_id"] == body["trace"] == identity.headers["transaction-id"]
+    assert "NUL" in body["errors"][0]["message"]
+    token = http.post(
+        "/identity/token",
+        content=b"x" * (2 * 1024 * 1024),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert token.status_code == 413
+    assert token.json()["errorCode"] == "request_too_large"
+    assert "bytes" in token.json()["errorMessage"]
+
+
 def test_unknown_routes_and_methods_use_the_envelope(
     http: httpx.Client, bearer: dict[str, str]
 ) -> None:
