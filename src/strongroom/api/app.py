@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from strongroom import __version__
-from strongroom.api import errors
+from strongroom.api import errors, openapi
 from strongroom.api.container import Container
 from strongroom.api.kms_action_form import ActionForm
 from strongroom.api.middleware import RequestContext
@@ -45,6 +45,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
+    openapi.install(app)
     # The decision point first: FastAPI matches included routers one by one, twice a request,
     # so a route's place in the table is part of its cost (docs/benchmarks.md, "Authorization
     # over HTTP"). Its paths are all fixed and under /v2/authz, which nothing else serves.
