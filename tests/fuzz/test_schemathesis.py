@@ -133,6 +133,9 @@ def run_schemathesis(server: LiveServer, tmp: Path, examples: int, heavy: bool) 
         "too_slow",
         "--generation-database",
         "none",
+        # Past the response-time check's bound, so a slow answer is reported as slow, not lost.
+        "--request-timeout",
+        str(float(MAX_RESPONSE_SECONDS) * 3),
         "--max-response-time",
         MAX_RESPONSE_SECONDS,
         "--no-color",
@@ -167,17 +170,19 @@ def test_every_operation_answers_as_its_openapi_document_says(
 ) -> None:
     result = run_schemathesis(server, tmp_path, EXAMPLES, HEAVY)
     operations, cases = result["operations"], result["test_cases"]
-    figures = (
-        f"schemathesis: {operations['tested']}/{operations['total']} operations, "
-        f"{cases['generated']} test cases ({EXAMPLES} max examples per operation), "
-        f"{cases['unique_failures']} failures, {result['running_time']:.0f} s"
-    )
-    print(figures)
     failures = {
         f"{f['code']} {f['title']}": unexpected
         for f in result["failures"]
         if (unexpected := [op for op in f["operations"] if not _kms_501(f["code"], op)])
     }
+    allowed = sum(f["count"] for f in result["failures"]) - sum(map(len, failures.values()))
+    figures = (
+        f"schemathesis: {operations['tested']}/{operations['total']} operations, "
+        f"{cases['generated']} test cases ({EXAMPLES} max examples per operation), "
+        f"{sum(map(len, failures.values()))} failures ({allowed} Key Protect 501s allowed), "
+        f"{len(result['errors'])} errors, {result['running_time']:.0f} s"
+    )
+    print(figures)
     assert not failures, figures + "\n" + result["output"][-20000:]
     assert result["errors"] == [], result["output"][-20000:]
     assert operations["tested"] == operations["total"] > 150, figures
