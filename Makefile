@@ -8,7 +8,7 @@ RUN    := $(VENV)/.installed-run
 DEV    := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help serve test check bench clean
+.PHONY: help serve test check bench fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ check: $(DEV)  ## lint, format check, types and import contracts only
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+fuzz: $(DEV)  ## the heavy Schemathesis run over the OpenAPI document (100 examples per operation)
+	STRONGROOM_HEAVY=1 $(BIN)/python -m pytest -s tests/fuzz $(PYTEST_ARGS)
 
 bench: $(DEV)  ## run the benchmarks (with pycasbin and cedarpy beside the engine) and print figures
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'

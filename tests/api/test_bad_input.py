@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from strongroom.testing.server import LiveServer
+from tests.api.conftest import new_resource_group
 
 
 def count_service_ids(http: httpx.Client, bearer: dict[str, str]) -> int:
@@ -218,6 +219,59 @@ def test_bad_ids_and_headers(
     assert_envelope(
         http.get("/v1/apikeys/details", headers={**bearer, "IAM-ApiKey": "no-such-key"}), 404
     )
+
+
+def test_refusals_before_the_app_use_the_envelope_of_their_path(
+    http: httpx.Client, bearer: dict[str, str]
+) -> None:
+    """A NUL in the URL or a body over the cap is refused by the middleware before any route
+    runs; the answer still has the shape IBM's SDK for that path reads (found by reliability.md
+    A1: IAM Identity's `status_code` is a string, the token endpoint's error is `errorMessage`)."""
+    identity = http.get("/v1/profiles/p%00/links", headers=bearer)
+    assert identity.status_code == 400
+    body = identity.json()
+    assert body["status_code"] == "400"
+    assert body["context"]["transaction_id"] == body["trace"] == identity.headers["transaction-id"]
+    assert "NUL" in body["errors"][0]["message"]
+    token = http.post(
+        "/identity/token",
+        content=b"x" * (2 * 1024 * 1024),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert token.status_code == 413
+    assert token.json()["errorCode"] == "request_too_large"
+    assert "bytes" in token.json()["errorMessage"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_a_registration_crn_with_a_newline_is_a_4xx_not_a_501(
+    http: httpx.Client, bearer: dict[str, str], method: str
+) -> None:
+    """A newline in the CRN of `/api/v2/keys/{id}/registrations/{crn}` used to miss the route,
+    whose `path` convertor stopped at it, and answer 501 "not implemented" (found by
+    reliability.md A1). It reaches the route and is refused there like any unknown CRN."""
+    group = new_resource_group(http, bearer)
+    made = http.post(
+        "/v2/resource_instances",
+        json={
+            "name": "kp-newline",
+            "target": "us-south",
+            "resource_group": group,
+            "resource_plan_id": "eedd3585-90c6-4c8f-be3d-062069e99fc3",
+        },
+        headers=bearer,
+    )
+    assert made.status_code == 201, made.text
+    response = http.request(
+        method,
+        f"/api/v2/keys/{uuid.uuid4()}/registrations/crn%0A%C3%B87",
+        json={},
+        headers={**bearer, "Bluemix-Instance": made.json()["guid"]},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    reason = response.json()["resources"][0]["reasons"][0]
+    assert reason["code"] != "NOT_IMPLEMENTED_ERR"
+    assert reason["status"] == response.status_code
 
 
 def test_unknown_routes_and_methods_use_the_envelope(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from strongroom import __version__
-from strongroom.api import errors
+from strongroom.api import errors, openapi
 from strongroom.api.audit_middleware import AuditTrail
 from strongroom.api.container import Container
 from strongroom.api.kms_action_form import ActionForm
@@ -50,6 +50,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
+    openapi.install(app)
     # Routes are matched one by one in this order, twice a request, so a route's place in the
     # table is part of its cost (docs/benchmarks.md, "Authorization over HTTP"): the hot paths
     # come first. The decision point's paths are all fixed and under /v2/authz; the token

@@ -99,22 +99,29 @@ def trace_of(request: Request) -> str:
 
 
 def envelope(request: Request, status: int, code: str, message: str) -> dict[str, Any]:
-    path = request.url.path
-    trace = trace_of(request)
+    return shaped(
+        request.method, request.url.path, str(request.url), trace_of(request), status, code, message
+    )
+
+
+def shaped(
+    method: str, path: str, url: str, trace: str, status: int, code: str, message: str
+) -> dict[str, Any]:
+    """The envelope a (non key management) path answers its errors in (module docstring)."""
     if path.startswith(_TOKEN_PREFIXES):
         code = _TOKEN_CODES.get(code, code)
         return {
             "context": {
                 "requestId": trace,
                 "requestType": "incoming.Identity_Token",
-                "url": str(request.url),
+                "url": url,
             },
             "errorCode": code,
             "errorMessage": message,
         }
     if path.startswith(_IDENTITY_PREFIXES):
         return {
-            "context": {"transaction_id": trace, "operation": f"{request.method} {path}"},
+            "context": {"transaction_id": trace, "operation": f"{method} {path}"},
             "status_code": str(status),
             "errors": [{"code": code, "message_code": code, "message": message}],
             "trace": trace,
@@ -142,11 +149,9 @@ def edge_envelope(
     """The body of a refusal api/middleware.py makes before the app runs."""
     if is_kms_path(path):
         return kms_errors.edge(method, path, status, message)
-    return {
-        "trace": trace,
-        "errors": [{"code": code, "message": message, "more_info": "docs/user-guide.md#errors"}],
-        "status_code": status,
-    }
+    # The same envelope the app gives the path: an IAM Identity client reads `status_code` as a
+    # string and a token client `errorMessage` (found by reliability.md A1).
+    return shaped(method, path, path, trace, status, code, message)
 
 
 def trace_headers(request: Request) -> dict[str, str]:

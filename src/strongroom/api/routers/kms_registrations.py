@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from strongroom.api.actions import iam_action
 from strongroom.api.deps import CurrentGuard, Services
@@ -37,8 +38,19 @@ from strongroom.kms.registrations import (
     parse_fields,
 )
 
+
+class _AnyRest(PathConvertor):
+    """Starlette's `path`, whose `.*` stops at a newline: a CRN holding one then matched no
+    route, a 501 for a route this server serves. Now the CRN rule refuses it with a 4xx (found by
+    reliability.md A1)."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("crn_rest", _AnyRest())
+
 router = APIRouter(prefix="/api/v2")
-ONE = "/keys/{id}/registrations/{crn:path}"
+ONE = "/keys/{id}/registrations/{crn:crn_rest}"
 LISTED = "Registrations could not be listed"
 INPUT_FIELDS = ("description", "registrationMetadata", "preventKeyDeletion")
 EVENT_FIELDS = ("eventId", "adopterKeyState", "timestamp", "keyStateData")
