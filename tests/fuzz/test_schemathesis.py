@@ -183,6 +183,6 @@ def test_every_operation_answers_as_its_openapi_document_says(
         f"{len(result['errors'])} errors, {result['running_time']:.0f} s"
     )
     print(figures)
-    assert not failures, figures + "\n" + result["output"][-20000:]
+    assert not failures, f"{figures}\n{failures}\n" + result["output"][-20000:]
     assert result["errors"] == [], result["output"][-20000:]
     assert operations["tested"] == operations["total"] > 150, figures

@@ -97,7 +97,12 @@ def list_events(
     return body
 
 
-@router.get("/v1/audit/events/export", **iam_action(READ))
+@router.get(
+    "/v1/audit/events/export",
+    response_class=StreamingResponse,
+    responses={200: {"description": "one event a line", "content": {NDJSON: {}}}},
+    **iam_action(READ),
+)
 def export_events(
     guard: CurrentGuard,
     services: Services,
