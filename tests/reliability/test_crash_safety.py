@@ -398,10 +398,6 @@ def run_cycles(
             for writer in writers:
                 writer.join(timeout=60)
             figures.cycles += 1
-            if progress:
-                print(
-                    f"S1 cycle {figures.cycles}: acked {sum(x.acked for x in ledgers)}", flush=True
-                )
             if database_url is None:
                 verdict = integrity(data_dir / "strongroom.db")
                 if verdict != "ok":
@@ -413,6 +409,15 @@ def run_cycles(
             with httpx.Client(base_url=served.url, timeout=30) as client:
                 for led in ledgers:
                     figures.lost += verify(client, world, led)
+            if progress:  # a heavy run reports as it goes
+                print(
+                    f"S1 cycle {figures.cycles}: acked {sum(x.acked for x in ledgers)}, "
+                    f"lost {len(figures.lost)}, torn {len(figures.torn)}, integrity failures "
+                    f"{len(figures.integrity_failures)}, "
+                    f"refused {sum(len(x.refused) for x in ledgers)}, "
+                    f"ready {served.ready_s:.2f} s",
+                    flush=True,
+                )
     finally:
         kill9(served)
         engine.dispose()
