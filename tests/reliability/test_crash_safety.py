@@ -63,6 +63,7 @@ class Ledger:
     policies: dict[str, int] = field(default_factory=dict)  # live: id -> acked revision
     deleted_policies: set[str] = field(default_factory=set)
     keys: dict[str, int] = field(default_factory=dict)  # id -> acked number of versions
+    rotated: dict[str, int] = field(default_factory=dict)  # verified rotated keys (checked last)
     groups: dict[str, set[str]] = field(default_factory=dict)  # id -> acked member iam_ids
     deleted_groups: set[str] = field(default_factory=set)
     pending: tuple[str, str, Any] | None = None  # (kind, object id, detail)
@@ -152,7 +153,10 @@ def write_once(client: httpx.Client, world: World, headers: dict[str, str], led:
             led.policies[pid] = rev
     elif kind == "key":
         kms = {**headers, "Bluemix-Instance": world.instance}
-        if len(led.keys) < LIVE_CAP:
+        # Key Protect rotates a key at most once an hour (kms/lifecycle.py): rotate a key that
+        # has one version, else make a new one.
+        fresh = [k for k, versions in led.keys.items() if versions == 1]
+        if not fresh or random.random() < 0.5:
             led.pending = ("key-create", "", None)
             body = {
                 "metadata": {"collectionType": KEY_TYPE, "collectionTotal": 1},
@@ -161,7 +165,7 @@ def write_once(client: httpx.Client, world: World, headers: dict[str, str], led:
             made = _ok(client.post("/api/v2/keys", json=body, headers=kms), 201)
             led.keys[made.json()["resources"][0]["id"]] = 1
         else:
-            kid = random.choice(list(led.keys))
+            kid = random.choice(fresh)
             led.pending = ("key-rotate", kid, led.keys[kid] + 1)
             _ok(client.post(f"/api/v2/keys/{kid}/actions/rotate", headers=kms), 204)
             led.keys[kid] += 1
@@ -179,7 +183,8 @@ def write_once(client: httpx.Client, world: World, headers: dict[str, str], led:
         elif random.random() < 0.15:
             gid = random.choice(live)
             led.pending = ("group-delete", gid, None)
-            _ok(client.delete(f"/v2/groups/{gid}", headers=headers), 204)
+            gone = client.delete(f"/v2/groups/{gid}", params={"force": "true"}, headers=headers)
+            _ok(gone, 204)
             led.deleted_groups.add(gid)
         else:
             gid = random.choice(live)
@@ -269,6 +274,22 @@ def half_applied(engine: sa.Engine) -> list[str]:
     return problems
 
 
+def _policy_gone(got: httpx.Response) -> bool:
+    """A deleted policy reads as `state: deleted` until purged (PATCH can restore it, spec §6.1)."""
+    return got.status_code == 404 or (got.status_code == 200 and got.json()["state"] == "deleted")
+
+
+def verify_rotated(client: httpx.Client, world: World, led: Ledger) -> list[str]:
+    """The rotated keys still hold their versions (checked once, at the end of a run)."""
+    kms = {**_token(client, world.apikey), "Bluemix-Instance": world.instance}
+    lost = []
+    for kid, count in led.rotated.items():
+        got = client.get(f"/api/v2/keys/{kid}/versions?totalCount=true", headers=kms)
+        if got.status_code != 200 or int(got.json()["metadata"]["totalCount"]) != count:
+            lost.append(f"rotated key {kid} lost versions: {got.status_code} {got.text[:200]}")
+    return lost
+
+
 def verify(client: httpx.Client, world: World, led: Ledger) -> list[str]:
     """Every acknowledged write, read back through the restarted server; then the ledger takes
     the outcome of the request that was in flight."""
@@ -290,11 +311,11 @@ def verify(client: httpx.Client, world: World, led: Ledger) -> list[str]:
             lost.append(f"API key {key} of deleted service ID {sid} still there")
     for pid, rev in list(led.policies.items()):
         got = client.get(f"/v1/policies/{pid}", headers=headers)
-        if pending[:2] == ("policy-delete", pid) and got.status_code == 404:
+        if pending[:2] == ("policy-delete", pid) and _policy_gone(got):
             del led.policies[pid]
             led.deleted_policies.add(pid)
             continue
-        if got.status_code != 200:
+        if got.status_code != 200 or got.json().get("state") != "active":
             lost.append(f"acknowledged policy {pid} is missing ({got.status_code})")
             continue
         stored = int(got.json().get("description", "rev-x").removeprefix("rev-"))
@@ -303,7 +324,7 @@ def verify(client: httpx.Client, world: World, led: Ledger) -> list[str]:
             lost.append(f"policy {pid} is at rev {stored}, acknowledged rev {rev}")
         led.policies[pid] = stored
     for pid in led.deleted_policies:
-        if client.get(f"/v1/policies/{pid}", headers=headers).status_code != 404:
+        if not _policy_gone(client.get(f"/v1/policies/{pid}", headers=headers)):
             lost.append(f"acknowledged deletion of policy {pid} undone")
     for kid, count in list(led.keys.items()):
         got = client.get(f"/api/v2/keys/{kid}/versions?totalCount=true", headers=kms)
@@ -315,6 +336,8 @@ def verify(client: httpx.Client, world: World, led: Ledger) -> list[str]:
         if stored not in allowed:
             lost.append(f"key {kid} has {stored} versions, acknowledged {count}")
         led.keys[kid] = stored
+        if stored > 1:  # rotated: it will not change again (one rotation an hour)
+            led.rotated[kid] = led.keys.pop(kid)
     for gid, members in list(led.groups.items()):
         got = client.get(f"/v2/groups/{gid}/members", params={"limit": 100}, headers=headers)
         if gid in led.deleted_groups:
@@ -376,6 +399,7 @@ def run_cycles(
     engine = sa.create_engine(
         normalise_url(database_url or f"sqlite:///{data_dir / 'strongroom.db'}")
     )
+    reported = reported_torn = 0
     try:
         for _ in range(cycles):
             stop = threading.Event()
@@ -410,6 +434,11 @@ def run_cycles(
                 for led in ledgers:
                     figures.lost += verify(client, world, led)
             if progress:  # a heavy run reports as it goes
+                for finding in figures.lost[reported:] + figures.torn[reported_torn:]:
+                    print(f"S1 finding: {finding}", flush=True)
+                reported, reported_torn = len(figures.lost), len(figures.torn)
+                for finding in (r for x in ledgers for r in x.refused):
+                    print(f"S1 refused so far: {finding}", flush=True)
                 print(
                     f"S1 cycle {figures.cycles}: acked {sum(x.acked for x in ledgers)}, "
                     f"lost {len(figures.lost)}, torn {len(figures.torn)}, integrity failures "
@@ -418,6 +447,9 @@ def run_cycles(
                     f"ready {served.ready_s:.2f} s",
                     flush=True,
                 )
+        with httpx.Client(base_url=served.url, timeout=30) as client:
+            for led in ledgers:
+                figures.lost += verify_rotated(client, world, led)
     finally:
         kill9(served)
         engine.dispose()
