@@ -282,6 +282,10 @@ def _routes() -> dict[str, Build | str]:
         "PUT /api/v2/instance/policies": lambda v: _kms(Call("/api/v2/instance/policies", body=_envelope(POLICY_TYPE, {"policy_type": "metrics", "policy_data": {"enabled": True}})), v),
         "GET /api/v2/instance/policies": lambda v: _kms(Call("/api/v2/instance/policies"), v),
         "GET /api/v2/instance/allowed_ip_port": lambda v: _kms(Call("/api/v2/instance/allowed_ip_port"), v),
+        # The audit trail: another account's events and chain.
+        "GET /v1/audit/events": lambda v: Call("/v1/audit/events", params={"account_id": v.account}),
+        "GET /v1/audit/events/export": lambda v: Call("/v1/audit/events/export", params={"account_id": v.account}),
+        "GET /v1/audit/verify": lambda v: Call("/v1/audit/verify", params={"account_id": v.account}),
     }  # fmt: skip
     return routes
 
