@@ -87,6 +87,19 @@ _POLICY_CODES = {
 }
 
 
+def envelope_family(path: str) -> str:
+    """Which of the four envelopes a path answers its errors in: `kms` (Key Protect's),
+    `token`, `identity` (IAM Identity's) or `generic`. The one rule: api/openapi.py documents
+    each path's errors by it."""
+    if is_kms_path(path):
+        return "kms"
+    if path.startswith(_TOKEN_PREFIXES):
+        return "token"
+    if path.startswith(_IDENTITY_PREFIXES):
+        return "identity"
+    return "generic"
+
+
 def status_of(error: StrongroomError) -> int:
     for kind, status in STATUS:
         if isinstance(error, kind):
@@ -108,7 +121,8 @@ def shaped(
     method: str, path: str, url: str, trace: str, status: int, code: str, message: str
 ) -> dict[str, Any]:
     """The envelope a (non key management) path answers its errors in (module docstring)."""
-    if path.startswith(_TOKEN_PREFIXES):
+    family = envelope_family(path)
+    if family == "token":
         code = _TOKEN_CODES.get(code, code)
         return {
             "context": {
@@ -119,7 +133,7 @@ def shaped(
             "errorCode": code,
             "errorMessage": message,
         }
-    if path.startswith(_IDENTITY_PREFIXES):
+    if family == "identity":
         return {
             "context": {"transaction_id": trace, "operation": f"{method} {path}"},
             "status_code": str(status),

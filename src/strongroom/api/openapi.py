@@ -20,8 +20,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from strongroom.api import errors
 from strongroom.api.actions import PUBLIC_KEY
-from strongroom.api.kms_wire import PREFIX as KMS_PREFIX
 
 SECURITY_SCHEME = "IAM"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -128,15 +128,17 @@ _ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+_SCHEMA_OF_FAMILY = {
+    "kms": "KmsError",
+    "token": "TokenError",
+    "identity": "IdentityError",
+    "generic": "Error",
+}
+
+
 def error_schema_for(path: str) -> str:
-    """Which envelope api/errors.py answers a path's errors in (its prefixes, mirrored)."""
-    if path == KMS_PREFIX or path.startswith(KMS_PREFIX + "/"):
-        return "KmsError"
-    if path.startswith(("/identity/", "/oidc/")):
-        return "TokenError"
-    if path.startswith(("/v1/apikeys", "/v1/serviceids", "/v1/profiles")):
-        return "IdentityError"
-    return "Error"
+    """Which envelope api/errors.py answers a path's errors in (its rule, not a copy)."""
+    return _SCHEMA_OF_FAMILY[errors.envelope_family(path)]
 
 
 def _error_response(status: int, schema: str) -> dict[str, Any]:
