@@ -10,8 +10,10 @@ Then, under the bounded load generator (benchmarks/load.py, its raw-socket clien
 `STRONGROOM_BENCH_WORKERS=N`, `strongroom serve --workers N`): a single-decision request, a bulk
 request of 100 decisions (users and group members, permitted and denied), and the floor
 (benchmarks/floor.py): FastAPI + uvicorn with `strongroom serve`'s settings answering the
-single-decision answer as constant bytes. Every response is checked: the first answer's
-decisions against what the world says, then every later answer must equal that first one.
+single-decision answer as constant bytes, and again the bulk answer to the bulk body, which
+shows what reading and writing a request that size costs the HTTP stack alone. Every response
+is checked: the first answer's decisions against what the world says, then every later answer
+must equal that first one.
 """
 
 from __future__ import annotations
@@ -235,7 +237,7 @@ def _over_http(
         world, token = build_world(http, owner, apikey)
         bearer = {"Authorization": f"Bearer {token}"}
         single, single_bytes = checked_call(http, bearer, world, questions(world, 1, SEED + 1))
-        bulk, _ = checked_call(http, bearer, world, questions(world, BULK))
+        bulk, bulk_bytes = checked_call(http, bearer, world, questions(world, BULK))
 
         progress(f"{section}: POST /v2/authz, 1 decision")
         rounds = load.run(server, single, replace(LOAD, rounds=reps))
@@ -264,6 +266,16 @@ def _over_http(
                 f"{'met' if ratio >= TARGET_FLOOR else 'missed'}); strongroom {cpu:.1f}x its CPU"
             )
             figures.append(fig0)
+        with _tmp_dir() as tmp, floor.serve(tmp, bulk_bytes, workers=WORKERS) as bottom:
+            progress(f"{section}: the floor of {BULK} decisions")
+            rounds = load.run(bottom, bulk, bulk_load)
+            fig00 = Figure.from_rounds(section, f"floor: POST /v2/authz, {BULK}, constant", rounds)
+            cpu = statistics.median(fig100.server_cpu_us) / statistics.median(fig00.server_cpu_us)
+            fig00.note = (
+                f"strongroom/floor {fig100.median / fig00.median:.2f}; strongroom {cpu:.1f}x its"
+                " CPU: the HTTP stack's own share of a request this size"
+            )
+            figures.append(fig00)
     return figures
 
 

@@ -34,7 +34,7 @@ class PolicySets(Protocol):
 Access = tuple[PolicySet, MembershipSnapshot]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per item of a batch (policy/model.py says why)
 class Question:
     """One item of a decision request, already read from the wire.
 
@@ -120,10 +120,13 @@ class DecisionPoint:
         )
 
     def _decide(self, question: Question, now: datetime, sets: dict[str, Access]) -> Decision:
-        refused = self._unanswerable(question, now)
-        if refused is not None:
-            return Decision(False, (), refused)
-        policy_set, snapshot = self._access(question.resource["accountId"], sets)
+        account = question.resource.get("accountId", "")
+        checks = question.refusal or question.token_account is not None or question.expires
+        if not account or checks:  # the common question (no token subject) skips this call
+            refused = self._unanswerable(question, now)
+            if refused is not None:
+                return Decision(False, (), refused)
+        policy_set, snapshot = self._access(account, sets)
         if not policy_set.catalog.knows_action(question.action):
             # Spec §12 does not say what IBM answers for an unregistered action. A denial keeps
             # the rule "any permit permits, else deny" with no exception, and one odd item does

@@ -75,7 +75,10 @@ class Policy:
     active: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+# Subject and Request are not frozen either, for the reason Decision gives below: every
+# decision builds one of each (access/decisions.py), and frozen fields cost a call apiece.
+# Nothing mutates them once built.
+@dataclass(slots=True)
 class Subject:
     """Who asks. For users, service IDs and profiles: `iam_id` plus access-group memberships.
     For a calling service (authorization policies): its attributes."""
@@ -85,7 +88,7 @@ class Subject:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Request:
     subject: Subject
     action: str

@@ -75,7 +75,7 @@ async def _body(request: Request) -> Any:
 def _accounts(guard: Guard, items: list[Item]) -> list[str]:
     """The accounts a batch asks about; one that names none (or is empty) is still checked, in
     the caller's own."""
-    asked = [item.question.resource.get("accountId", "") for item in items]
+    asked = [item.resource.get("accountId", "") for item in items]
     return [account for account in dict.fromkeys(asked) if account] or [guard.principal.account_id]
 
 
@@ -117,7 +117,7 @@ def _require(guard: Guard, accounts: list[str]) -> None:
 def _decisions(explain: bool) -> Callable[[Guard, Services, list[Item], list[str]], Answer]:
     def answer(guard: Guard, services: Services, items: list[Item], accounts: list[str]) -> Answer:
         _require(guard, accounts)
-        decisions = services.decisions.decide([item.question for item in items])
+        decisions = services.decisions.decide(items)
         return {
             "responses": [
                 decision_out(item, decision, explain=explain)
@@ -130,7 +130,7 @@ def _decisions(explain: bool) -> Callable[[Guard, Services, list[Item], list[str
 
 def _roles(guard: Guard, services: Services, items: list[Item], accounts: list[str]) -> Answer:
     _require(guard, accounts)
-    grants = services.decisions.roles([item.question for item in items])
+    grants = services.decisions.roles(items)
     return {"responses": [roles_out(item, held) for item, held in zip(items, grants, strict=True)]}
 
 

@@ -21,9 +21,10 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from strongroom.access.decisions import Question, RoleGrant
@@ -45,15 +46,14 @@ MOMENT_KEYS = ("current_date_time", "current_time")
 Verify = Callable[[str], Principal]
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One request of a batch: the engine's question plus what the response echoes."""
+@dataclass(slots=True, kw_only=True)  # not frozen, nor _Who: one per item (model.py says why)
+class Item(Question):
+    """One request of a batch: the engine's question itself (one object per item, not two),
+    plus what the response echoes."""
 
     request_id: Any  # echoed exactly when sent
     has_request_id: bool
-    action: str
-    question: Question
-    subject_echo: Mapping[str, Any]  # obligation.subject.attributes
+    subject_echo: dict[str, Any]  # obligation.subject.attributes: the body's own object
 
 
 def _bad(where: str, message: str) -> Invalid:
@@ -66,23 +66,26 @@ def _at(index: int, *parts: str) -> str:
     return ".".join((f"requests[{index}]", *parts))
 
 
-def _object(value: Any, index: int, *parts: str) -> dict[str, Any]:
+# `parts` is a tuple, not `*parts`: a literal tuple is a constant, where varargs would pack a
+# new one on every call, for a path that is built only on error.
+def _object(value: Any, index: int, parts: tuple[str, ...] = ()) -> dict[str, Any]:
     if type(value) is not dict:  # what a JSON parser makes of an object, never a subclass
         raise _bad(_at(index, *parts), "must be a JSON object")
     return value
 
 
-def _strings(value: Any, index: int, *parts: str) -> dict[str, str]:
+def _strings(value: Any, index: int, parts: tuple[str, ...]) -> dict[str, str]:
     """The object itself, once its values are known to be strings (it is the parsed body's own:
     a caller that changes it copies it first)."""
-    found = _object(value, index, *parts)
-    for key, item in found.items():
+    if type(value) is not dict:
+        raise _bad(_at(index, *parts), "must be a JSON object")
+    for key, item in value.items():
         if type(item) is not str:
             raise _bad(_at(index, *parts, key), "must be a string")
-    return found
+    return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Who:
     """The subject part of a request, as the decision point needs it and as it is echoed."""
 
@@ -158,13 +161,13 @@ def _token_subject(text: Any, where: str, verify: Verify) -> _Who:
 
 
 def _subject(value: Any, index: int, verify: Verify) -> _Who:
-    subject = _object(value, index, "subject")
+    subject = _object(value, index, ("subject",))
     if ("attributes" in subject) == ("accessTokenBody" in subject):
         raise _bad(_at(index, "subject"), "needs exactly one of `attributes` or `accessTokenBody`")
     if "accessTokenBody" in subject:
         where = _at(index, "subject", "accessTokenBody")
         return _token_subject(subject["accessTokenBody"], where, verify)
-    attributes = _strings(subject["attributes"], index, "subject", "attributes")
+    attributes = _strings(subject["attributes"], index, ("subject", "attributes"))
     # The key must be there; an empty value is a subject no policy names, so it is denied.
     if "id" not in attributes and "serviceName" not in attributes:
         raise _bad(
@@ -193,11 +196,11 @@ def crn_attributes(text: str) -> dict[str, str]:
 
 
 def _resource(value: Any, index: int) -> dict[str, str]:
-    resource = _object(value, index, "resource")
+    resource = _object(value, index, ("resource",))
     if "crn" not in resource:
         if "attributes" not in resource:
             raise _bad(_at(index, "resource"), "needs `attributes` or `crn`")
-        return _strings(resource["attributes"], index, "resource", "attributes")
+        return _strings(resource["attributes"], index, ("resource", "attributes"))
     text = resource["crn"]
     if not isinstance(text, str):
         raise _bad(_at(index, "resource", "crn"), "must be a string")
@@ -206,7 +209,7 @@ def _resource(value: Any, index: int) -> dict[str, str]:
     except CRNError as exc:
         raise _bad(_at(index, "resource", "crn"), f"is not a CRN: {exc}") from exc
     if "attributes" in resource:
-        given = _strings(resource["attributes"], index, "resource", "attributes")
+        given = _strings(resource["attributes"], index, ("resource", "attributes"))
         for key, value in given.items():
             if key in attributes and attributes[key] != value:
                 where = _at(index, "resource", "attributes", key)
@@ -218,8 +221,8 @@ def _resource(value: Any, index: int) -> dict[str, str]:
 def _moment(value: Any, index: int) -> datetime | None:
     if value is None:
         return None
-    environment = _object(value, index, "environment")
-    attributes = _object(environment.get("attributes", {}), index, "environment", "attributes")
+    environment = _object(value, index, ("environment",))
+    attributes = _object(environment.get("attributes", {}), index, ("environment", "attributes"))
     moments: list[datetime] = []
     for key in MOMENT_KEYS:
         if key not in attributes:
@@ -247,6 +250,12 @@ def parse_requests(body: Any, *, with_action: bool, verify: Verify) -> list[Item
     return [_item(entry, index, with_action, verify) for index, entry in enumerate(body)]
 
 
+@lru_cache(maxsize=4096)
+def _is_action(text: str) -> bool:
+    """ACTION's verdict, remembered: a batch asks the same few actions over and over."""
+    return ACTION.match(text) is not None
+
+
 def _item(raw: Any, index: int, with_action: bool, verify: Verify) -> Item:
     entry = _object(raw, index)
     if "subject" not in entry:
@@ -257,7 +266,7 @@ def _item(raw: Any, index: int, with_action: bool, verify: Verify) -> Item:
         if "action" not in entry:
             raise _bad(_at(index, "action"), "is required")
         action = entry["action"]
-        if not isinstance(action, str) or not ACTION.match(action):
+        if not isinstance(action, str) or not _is_action(action):
             raise _bad(_at(index, "action"), "must be an action id `<service>.<noun>.<verb>`")
     if "resource" not in entry:
         raise _bad(_at(index, "resource"), "is required")
@@ -267,19 +276,22 @@ def _item(raw: Any, index: int, with_action: bool, verify: Verify) -> Item:
             _at(index, "resource", "attributes", "serviceName"),
             "is required: roles are named per service",
         )
-    question = Question(
-        subject=who.subject,
-        action=action,
-        resource=resource,
-        time=_moment(entry.get("environment"), index),
-        token_account=who.token_account,
-        expires=who.expires,
-        refusal=who.refusal,
-    )
+    time = _moment(entry.get("environment"), index)
     request_id = entry.get("requestId")
     if request_id is not None and not isinstance(request_id, str | int | float):
         raise _bad(_at(index, "requestId"), "must be a string or a number")
-    return Item(request_id, "requestId" in entry, action, question, who.echo)
+    return Item(
+        who.subject,
+        action,
+        resource,
+        time,
+        who.token_account,
+        who.expires,
+        who.refusal,
+        request_id=request_id,
+        has_request_id="requestId" in entry,
+        subject_echo=who.echo,
+    )
 
 
 def _head(item: Item) -> dict[str, Any]:
@@ -296,7 +308,7 @@ def decision_out(item: Item, decision: Decision, *, explain: bool = False) -> di
         "obligation": {
             "actions": [item.action],
             "maxCacheAgeSeconds": MAX_CACHE_AGE_SECONDS,
-            "subject": {"attributes": dict(item.subject_echo)},
+            "subject": {"attributes": item.subject_echo},
         },
     }
     if explain:
@@ -320,7 +332,7 @@ def subject_id(subject: Subject) -> dict[str, str]:
 
 def roles_out(item: Item, grants: list[RoleGrant]) -> dict[str, Any]:
     out = _head(item)
-    out["subjectId"] = subject_id(item.question.subject)
+    out["subjectId"] = subject_id(item.subject)
     out["roleActions"] = [
         {
             "role": {"crn": grant.crn, "displayName": grant.display_name},
