@@ -76,9 +76,19 @@ class Catalog:
     def services_of_kind(self, kind: ServiceKind) -> Iterable[Service]:
         return (s for s in self.services.values() if s.kind == kind)
 
+    @cached_property
+    def known_actions(self) -> frozenset[str]:
+        """Every action a service defines under its own name (`<service>.<noun>.<verb>`)."""
+        return frozenset(
+            action
+            for name, service in self.services.items()
+            for action in service.actions
+            if action.split(".", 1)[0] == name
+        )
+
     def knows_action(self, action: str) -> bool:
-        service = self.services.get(action.split(".", 1)[0])
-        return service is not None and action in service.actions
+        # One set lookup: asked once per decision (access/decisions.py)
+        return action in self.known_actions
 
 
 def _service(data: Mapping[str, Any], source: str) -> Service:

@@ -46,7 +46,7 @@ MOMENT_KEYS = ("current_date_time", "current_time")
 Verify = Callable[[str], Principal]
 
 
-@dataclass(slots=True, kw_only=True)  # not frozen, nor _Who: one per item (model.py says why)
+@dataclass(slots=True, kw_only=True)  # not frozen: one per item (policy/model.py says why)
 class Item(Question):
     """One request of a batch: the engine's question itself (one object per item, not two),
     plus what the response echoes."""
@@ -85,21 +85,27 @@ def _strings(value: Any, index: int, parts: tuple[str, ...]) -> dict[str, str]:
     return value
 
 
-@dataclass(slots=True)
-class _Who:
-    """The subject part of a request, as the decision point needs it and as it is echoed."""
+# The subject part of a request, as the decision point needs it and as it is echoed: the
+# subject, its echo (obligation.subject.attributes), and for an access token its account, its
+# expiry, and why it was refused. A plain tuple, not a class: in CPython 3.11 building an
+# instance re-enters the interpreter for `__init__`, a third of reading a usual subject.
+Who = tuple[Subject, dict[str, Any], str | None, datetime | None, str | None]
 
-    subject: Subject
-    echo: dict[str, Any]  # obligation.subject.attributes
-    token_account: str | None = None
-    expires: datetime | None = None
-    refusal: str | None = None
+
+def _who(
+    subject: Subject,
+    echo: dict[str, Any],
+    token_account: str | None = None,
+    expires: datetime | None = None,
+    refusal: str | None = None,
+) -> Who:
+    return subject, echo, token_account, expires, refusal
 
 
 NOT_SUBJECT_SHAPE = "must be an access token, its payload, or the payload's JSON"
 
 
-def _from_claims(claims: Any, where: str) -> _Who:
+def _from_claims(claims: Any, where: str) -> Who:
     """An unverified payload: the calling service vouches for it, as it does for an `id`."""
     if not isinstance(claims, dict) or not isinstance(claims.get("iam_id"), str):
         raise _bad(where, NOT_SUBJECT_SHAPE)
@@ -120,7 +126,7 @@ def _from_claims(claims: Any, where: str) -> _Who:
         echo["accountId"] = bss
     if isinstance(claims.get("scope"), str):
         echo["scope"] = claims["scope"]
-    return _Who(Subject(iam_id=iam_id), echo, token_account=bss, expires=expires)
+    return _who(Subject(iam_id=iam_id), echo, token_account=bss, expires=expires)
 
 
 def _decode_payload(text: str) -> Any:
@@ -135,7 +141,7 @@ def _decode_payload(text: str) -> Any:
     return claims
 
 
-def _token_subject(text: Any, where: str, verify: Verify) -> _Who:
+def _token_subject(text: Any, where: str, verify: Verify) -> Who:
     if not isinstance(text, str) or not text.strip():
         raise _bad(where, "must be a non-empty string")
     if "." in text and not text.lstrip().startswith("{"):
@@ -147,12 +153,12 @@ def _token_subject(text: Any, where: str, verify: Verify) -> _Who:
             principal = verify(text.strip())
         except Unauthenticated as exc:
             refusal = f"the subject's access token was refused: {exc.message}"
-            return _Who(Subject(), {"id": ""}, refusal=refusal)
+            return _who(Subject(), {"id": ""}, refusal=refusal)
         echo: dict[str, Any] = {"id": principal.iam_id, "accountId": principal.account_id}
         scope = principal.claims.get("scope")
         if isinstance(scope, str):
             echo["scope"] = scope
-        return _Who(Subject(iam_id=principal.iam_id), echo, token_account=principal.account_id)
+        return _who(Subject(iam_id=principal.iam_id), echo, token_account=principal.account_id)
     try:
         claims = _decode_payload(text)
     except (ValueError, binascii.Error, RecursionError) as exc:
@@ -160,7 +166,7 @@ def _token_subject(text: Any, where: str, verify: Verify) -> _Who:
     return _from_claims(claims, where)
 
 
-def _subject(value: Any, index: int, verify: Verify) -> _Who:
+def _subject(value: Any, index: int, verify: Verify) -> Who:
     subject = _object(value, index, ("subject",))
     if ("attributes" in subject) == ("accessTokenBody" in subject):
         raise _bad(_at(index, "subject"), "needs exactly one of `attributes` or `accessTokenBody`")
@@ -175,10 +181,10 @@ def _subject(value: Any, index: int, verify: Verify) -> _Who:
             "needs `id` (an iam_id) or, for a calling service, `serviceName`",
         )
     if len(attributes) == 1 and "id" in attributes:  # the usual subject: an iam_id alone
-        return _Who(Subject(iam_id=attributes["id"]), attributes)
+        return Subject(iam_id=attributes["id"]), attributes, None, None, None
     rest = dict(attributes)
     iam_id = rest.pop("id", "")
-    return _Who(Subject(iam_id=iam_id, attributes=rest), attributes)
+    return _who(Subject(iam_id=iam_id, attributes=rest), attributes)
 
 
 def crn_attributes(text: str) -> dict[str, str]:
@@ -260,7 +266,7 @@ def _item(raw: Any, index: int, with_action: bool, verify: Verify) -> Item:
     entry = _object(raw, index)
     if "subject" not in entry:
         raise _bad(_at(index, "subject"), "is required")
-    who = _subject(entry["subject"], index, verify)
+    subject, echo, token_account, expires, refusal = _subject(entry["subject"], index, verify)
     action = ""
     if with_action:
         if "action" not in entry:
@@ -281,16 +287,16 @@ def _item(raw: Any, index: int, with_action: bool, verify: Verify) -> Item:
     if request_id is not None and not isinstance(request_id, str | int | float):
         raise _bad(_at(index, "requestId"), "must be a string or a number")
     return Item(
-        who.subject,
+        subject,
         action,
         resource,
         time,
-        who.token_account,
-        who.expires,
-        who.refusal,
+        token_account,
+        expires,
+        refusal,
         request_id=request_id,
         has_request_id="requestId" in entry,
-        subject_echo=who.echo,
+        subject_echo=echo,
     )
 
 
