@@ -247,6 +247,7 @@ def test_the_subject_may_come_as_an_access_token(
     ]
     explained = http.post("/v2/authz/explain", json=body, headers=bearer)
     assert permits(explained) == [False, False, False]
+    assert permits(http.post("/v2/authz", json=body, headers=bearer)) == [False, False, False]
     reasons = [r["reason"] for r in explained.json()["responses"]]
     assert FOREIGN in reasons[0]
     assert "expired" in reasons[1]

@@ -47,6 +47,7 @@ from strongroom.policy import (
     Subject,
     compile_policies,
     decide,
+    permits,
 )
 from strongroom.policy import load_catalog as load_shipped_catalog
 from strongroom.policy.compile import CustomRole
@@ -250,8 +251,10 @@ def test_case(path: Path, case: Mapping[str, Any]) -> None:
     assert _catalog().knows_action(case["action"]), (
         f"{where}: no catalog defines the action `{case['action']}`"
     )
-    decision = decide(_request(case, where, path), _policy_set(path))
+    request, policy_set = _request(case, where, path), _policy_set(path)
+    decision = decide(request, policy_set)
     expected = case["expect"] == "permit"
+    assert permits(request, policy_set) == decision.permitted, f"{where}: permits disagrees"
     assert decision.permitted == expected, (
         f"{where}: expected {case['expect']}, the engine said"
         f" {'permit' if decision.permitted else 'deny'} ({decision.reason})"

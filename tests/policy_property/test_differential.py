@@ -33,6 +33,7 @@ from strongroom.policy import (
     Request,
     compile_policies,
     decide,
+    permits,
 )
 from tests.policy_property import reference
 from tests.policy_property.worlds import FOREIGN_ACCOUNT, World, policies, requests_for, worlds
@@ -110,6 +111,8 @@ def check_agreement(world: World, requests: Sequence[Request]) -> Counter[str]:
         tally["permits"] += got.permitted
         if got.permitted != bool(want) or sorted(got.policies) != sorted(want):
             raise AssertionError("production and reference disagree:" + shrink_case(world, request))
+        # `permits`, the yes-or-no path of bulk /v2/authz, answers as `decide` does
+        assert permits(request, compiled) == got.permitted, request
         # (b) nothing permits across accounts
         account = request.resource.get("accountId")
         for pid in got.policies:

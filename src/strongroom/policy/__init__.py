@@ -6,7 +6,7 @@ except `crn` and `ids` (ARCHITECTURE.md, "Layers").
 
 from strongroom.policy.catalog import Catalog, CatalogError, Role, Service, load_catalog
 from strongroom.policy.compile import PolicySet, compile_policies
-from strongroom.policy.decide import decide, roles_held
+from strongroom.policy.decide import decide, permits, roles_held
 from strongroom.policy.model import (
     Condition,
     Decision,
@@ -33,5 +33,6 @@ __all__ = [
     "compile_policies",
     "decide",
     "load_catalog",
+    "permits",
     "roles_held",
 ]

@@ -34,6 +34,16 @@ def _service(request: Request, policy_set: PolicySet) -> str:
     return named or own
 
 
+def permits(request: Request, policy_set: PolicySet) -> bool:
+    """`decide(request, policy_set).permitted`, for a caller that needs only the answer: no
+    Decision is built, nor anything to explain it later (the bulk `/v2/authz` path)."""
+    account = request.resource.get("accountId")
+    if not account:
+        return False
+    service = _service(request, policy_set)
+    return bool(_permitting(request, policy_set, account, service, first=True))
+
+
 def decide(request: Request, policy_set: PolicySet) -> Decision:
     account = request.resource.get("accountId")
     if not account:

@@ -33,6 +33,7 @@ from strongroom.api.schemas.authz import (
     ROLES_MEDIA,
     Item,
     decision_out,
+    explained_out,
     parse_requests,
     roles_out,
 )
@@ -114,18 +115,16 @@ def _require(guard: Guard, accounts: list[str]) -> None:
         guard.require(Resource(account, SERVICE, "authz"))
 
 
-def _decisions(explain: bool) -> Callable[[Guard, Services, list[Item], list[str]], Answer]:
-    def answer(guard: Guard, services: Services, items: list[Item], accounts: list[str]) -> Answer:
-        _require(guard, accounts)
-        decisions = services.decisions.decide(items)
-        return {
-            "responses": [
-                decision_out(item, decision, explain=explain)
-                for item, decision in zip(items, decisions, strict=True)
-            ]
-        }
+def _decide(guard: Guard, services: Services, items: list[Item], accounts: list[str]) -> Answer:
+    _require(guard, accounts)
+    permitted = services.decisions.permits(items)
+    return {"responses": [decision_out(i, p) for i, p in zip(items, permitted, strict=True)]}
 
-    return answer
+
+def _explain(guard: Guard, services: Services, items: list[Item], accounts: list[str]) -> Answer:
+    _require(guard, accounts)
+    decisions = services.decisions.decide(items)
+    return {"responses": [explained_out(i, d) for i, d in zip(items, decisions, strict=True)]}
 
 
 def _roles(guard: Guard, services: Services, items: list[Item], accounts: list[str]) -> Answer:
@@ -134,8 +133,6 @@ def _roles(guard: Guard, services: Services, items: list[Item], accounts: list[s
     return {"responses": [roles_out(item, held) for item, held in zip(items, grants, strict=True)]}
 
 
-_DECIDE, _EXPLAIN = _decisions(explain=False), _decisions(explain=True)
-
 # The handlers take the Request alone (PlainRoute) and build their guard with `request_guard`:
 # FastAPI's dependency solving cost more than the decisions (docs/benchmarks.md). The checks and
 # their order are those of `CurrentGuard`: a bad token answers 401 before the body is read.
@@ -143,14 +140,14 @@ _DECIDE, _EXPLAIN = _decisions(explain=False), _decisions(explain=True)
 
 @router.post("/v2/authz", **_declares(CHECK))
 async def authorize(request: Request) -> Response:
-    answer = await _batch(request, CHECK, with_action=True, answer=_DECIDE)
+    answer = await _batch(request, CHECK, with_action=True, answer=_decide)
     return _answer(request, answer, AUTHZ_MEDIA)
 
 
 @router.post("/v2/authz/explain", **_declares(CHECK))
 async def explain(request: Request) -> Response:
     """Not an IBM API: `/v2/authz` with each decision's `reason` and permitting `policies`."""
-    answer = await _batch(request, CHECK, with_action=True, answer=_EXPLAIN)
+    answer = await _batch(request, CHECK, with_action=True, answer=_explain)
     return _answer(request, answer, None)
 
 

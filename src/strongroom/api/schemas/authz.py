@@ -307,19 +307,24 @@ def _head(item: Item) -> dict[str, Any]:
     return head
 
 
-def decision_out(item: Item, decision: Decision, *, explain: bool = False) -> dict[str, Any]:
+def decision_out(item: Item, permitted: bool) -> dict[str, Any]:
     out = _head(item)
     out["authorizationDecision"] = {
-        "permitted": decision.permitted,
+        "permitted": permitted,
         "obligation": {
             "actions": [item.action],
             "maxCacheAgeSeconds": MAX_CACHE_AGE_SECONDS,
             "subject": {"attributes": item.subject_echo},
         },
     }
-    if explain:
-        out["reason"] = decision.reason
-        out["policies"] = list(decision.policies)
+    return out
+
+
+def explained_out(item: Item, decision: Decision) -> dict[str, Any]:
+    """`decision_out` plus the engine's `reason` and permitting `policies` (/v2/authz/explain)."""
+    out = decision_out(item, decision.permitted)
+    out["reason"] = decision.reason
+    out["policies"] = list(decision.policies)
     return out
 
 
