@@ -38,3 +38,10 @@ def test_audit_events_verify_and_export(logged_in: Cli, server: LiveServer, tmp_
     assert refused.exit_code == 1 and refused.stderr.splitlines()[0] == "FAILED"
     bad = logged_in("audit", "events", "--start", "yesterday")
     assert bad.exit_code == 1 and "`start`" in bad.stderr
+
+
+def test_audit_hash_matches_the_api(logged_in: Cli, server: LiveServer) -> None:
+    printed = logged_in.ok("audit", "hash", "some-leaked-value").stdout.strip()
+    assert printed == server.runtime.container.audit.writer.hasher.hash("some-leaked-value")
+    assert printed.startswith("hmac-sha256:")
+    assert logged_in.json("audit", "hash", "some-leaked-value") == {"hash": printed}

@@ -92,9 +92,13 @@ class KmsSweep:
             except Exception:  # one key's failure must not stop the others' rotation
                 log.exception("automatic rotation of key %s failed", key.id)
                 failed.append(key.id)
-        with self._uow(write=True) as uow:
-            expired = self._expire(uow, now)
-            purged = self._purge(uow, now)
+        try:
+            with self._uow(write=True) as uow:
+                expired = self._expire(uow, now)
+                purged = self._purge(uow, now)
+        except Exception:  # an audit sink down, say: rolled back, and tried at the next sweep
+            log.exception("expiring and purging keys failed")
+            expired = purged = ()
         return SweepReport(tuple(rotated), expired, purged, tuple(failed))
 
     def _rotate(self, candidate: Key, now: datetime) -> bool:
