@@ -97,8 +97,8 @@ def test_sensitive_fields_at_any_depth_are_hashed() -> None:
                                   "name": "kept"}  # fmt: skip
     assert out["nested"][0]["payload"] == hasher.hash('{"k":1}')
     assert out["nested"][1]["plaintext"] == hasher.hash("C")
-    assert out["initiator"] == {"id": "iam-ServiceId-1",
-                                "credential": {"type": "token", "token": hasher.hash("D")}}  # fmt: skip
+    credential = {"type": "token", "token": hasher.hash("D")}
+    assert out["initiator"] == {"id": "iam-ServiceId-1", "credential": credential}
     assert event["requestData"]["apikey"] == "A"  # the caller's copy is untouched
     assert all(s not in json.dumps(out) for s in ('"A"', '"B"', '"C"', '"D"'))
 
@@ -123,6 +123,17 @@ def test_the_hash_helper_needs_its_action(
         "/v1/audit/hash", json={"input": "x"}, headers={"Authorization": f"Bearer {token}"}
     )
     assert refused.status_code == 403, refused.text
+    # An API key presented in `IAM-ApiKey` and refused: its event holds the key's hash only.
+    details = http.get(
+        "/v1/apikeys/details",
+        headers={"Authorization": f"Bearer {token}", "IAM-ApiKey": server.apikey},
+    )
+    assert details.status_code == 403, details.text
+    refusals = [
+        e for e in _events(http, bearer, "iam-identity.apikey.get") if e["outcome"] == "failure"
+    ]
+    assert refusals[-1]["requestData"] == {"apikey": _hash(http, bearer, server.apikey)}
+    assert server.apikey not in "\n".join(stored_text(server))
 
 
 @pytest.mark.parametrize("value", ["", "é", "x" * 1000])

@@ -18,7 +18,7 @@ from strongroom.store.sql import tables as t
 from strongroom.testing import FrozenClock
 from strongroom.testing.server import LiveServer
 from tests.api.conftest import token_for
-from tests.audit.helpers import bring_audit_back, kms_instance, new_key, take_audit_down
+from tests.audit.helpers import KEY_TYPE, bring_audit_back, kms_instance, new_key, take_audit_down
 from tests.conftest import SERVER_BACKENDS, start_server
 
 DAY = 86_400
@@ -37,6 +37,17 @@ def sweep_events(server: LiveServer) -> list[dict[str, Any]]:
     return [x for x in found if x["initiator"]["id"] == SWEEP_INITIATOR]
 
 
+def _rotating_key(http: httpx.Client, kms: dict[str, str]) -> str:
+    """A root key whose own rotation policy is due 30 days after its creation."""
+    envelope = {
+        "metadata": {"collectionType": KEY_TYPE, "collectionTotal": 1},
+        "resources": [{"type": KEY_TYPE, "name": "rotating", "rotation": {"interval_month": 1}}],
+    }
+    made = http.post("/api/v2/keys_with_policy_overrides", json=envelope, headers=kms)
+    assert made.status_code == 201, made.text
+    return str(made.json()["resources"][0]["id"])
+
+
 def test_each_change_of_the_sweep_is_one_event(
     backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -52,6 +63,7 @@ def test_each_change_of_the_sweep_is_one_event(
         soon = (clock.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         expiring = new_key(http, headers, instance, expirationDate=soon)["id"]
         deleted = new_key(http, headers, instance)["id"]
+        rotating = _rotating_key(http, kms)
         assert http.delete(f"/api/v2/keys/{deleted}", headers=kms).status_code == 204
         sweep = server.runtime.container.kms_sweep
 
@@ -71,10 +83,14 @@ def test_each_change_of_the_sweep_is_one_event(
         # A sink that cannot take the event: the purge does not happen, and is made next time.
         clock.advance(91 * DAY)
         take_audit_down(server)
-        assert deleted not in sweep.sweep().purged
+        failed = sweep.sweep()
+        assert failed.purged == () and failed.rotated == () and failed.failed == (rotating,)
         bring_audit_back(server)
-        assert sweep.sweep().purged == (deleted,)
+        done = sweep.sweep()
+        assert done.purged == (deleted,) and done.rotated == (rotating,)
         actions = [e["action"] for e in sweep_events(server)]
-        assert actions == ["kms.secrets.expire", "kms.secrets.purge"]
+        assert actions == ["kms.secrets.expire", "kms.secrets.rotate", "kms.secrets.purge"]
+        assert sweep.sweep() == type(done)()  # nothing left to do, no event more
+        assert len(sweep_events(server)) == 3
         assert sweep_events(server)[-1]["severity"] == "critical"
         assert server.runtime.container.audit.verify_chain(server.account_id).ok

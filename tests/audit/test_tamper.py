@@ -1,7 +1,8 @@
 """reliability.md A3 (d): random edits, deletions, reorderings and whole-chain rewrites (every
 hash recomputed, the head too) of stored events, made directly in the database, are all found by
-the chain check; a rewrite is found by the head's signature, whose key the database lacks. 1,000 trials by default
-(STRONGROOM_AUDIT_TAMPER_TRIALS to change), each rolled back before the next."""
+the chain check; a rewrite is found by the head's signature, whose key the database lacks.
+1,000 trials by default (STRONGROOM_AUDIT_TAMPER_TRIALS to change), each rolled back before the
+next."""
 
 from __future__ import annotations
 

@@ -6,8 +6,9 @@ address or IPv6 /64, ratelimit.source_key) and action, the first 401 of a window
 once as usual; the ones after it in the same window are counted in memory and written as one
 event when the window ends, carrying `repeated: {count, firstTime, lastTime}`. Every 401 is
 still accounted for: the events with reasonCode 401 and no `repeated`, plus the sum of the
-summaries' `repeated.count`, is the number of 401s answered. Pending counts are written by `flush` (the audit-flush task of
-`strongroom serve`, and on shutdown); a node that dies loses at most one window's counts.
+summaries' `repeated.count`, is the number of 401s answered. Pending counts are written by
+`flush` (the audit-flush task of `strongroom serve`, and on shutdown); a node that dies loses at
+most one window's counts.
 
 A 401 whose caller was identified (a Key Protect refusal of a valid token) is not coalesced.
 """

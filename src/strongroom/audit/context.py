@@ -155,6 +155,14 @@ def note_grant(action: str, credential: str, form: Mapping[str, str] | None = No
             record.request_data = {k: v for k, v in form.items() if k.lower() in GRANT_FIELDS}
 
 
+def note_presented(field: str, value: str) -> None:
+    """A credential sent other than as a bearer token (`IAM-ApiKey`): kept for the event under
+    `requestData.<field>`, hashed when stored (`field` must be one of hashing.SENSITIVE)."""
+    record = current.get()
+    if record is not None and field in SENSITIVE:
+        record.request_data = {**(record.request_data or {}), field: value}
+
+
 def note_credential(value: str) -> None:
     """The bearer token presented, kept for its event as a salted hash (never as it is)."""
     record = current.get()

@@ -189,9 +189,9 @@ class SqlUnitOfWork:
         sink took its event. Failing open, a failed append is rolled back to its savepoint alone
         and the middleware tries again once the call has answered."""
         writer = record.writer
-        if writer is None:  # no trail wired (a unit of work used outside the app)
-            self._tx.commit()
-            return
+        if writer is None:  # the middleware always sets it: never commit a change unaudited
+            self._tx.rollback()
+            raise RuntimeError("the request's audit record has no writer")
         account, at, event = record.event(record.success_status)
         cause: Exception | None = None
         try:

@@ -17,8 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Existing heads get "" (unsigned) through a default that is then dropped: every append
+    # writes the signature itself.
     with op.batch_alter_table("audit_heads") as batch:
         batch.add_column(sa.Column("mac", sa.String(length=64), nullable=False, server_default=""))
+    with op.batch_alter_table("audit_heads") as batch:
+        batch.alter_column("mac", server_default=None)
 
 
 def downgrade() -> None:
