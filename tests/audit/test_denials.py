@@ -6,6 +6,7 @@ costs two writes a window (audit/coalesce.py)."""
 from __future__ import annotations
 
 import json
+import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
@@ -104,3 +105,22 @@ def test_the_coalescer_forgets_nothing_and_is_bounded() -> None:
     (summary,) = coalescer.flush()
     assert summary.event["repeated"]["count"] == 1
     assert coalescer.flush() == []
+
+
+def test_serve_flushes_counted_401s_in_the_background(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with ExitStack() as stack:
+        server = start_server(
+            "sqlite", str(tmp_path_factory.mktemp("flush")), stack,
+            settings_overrides={"kms_sweep_seconds": 0, "audit_denial_window_seconds": 1},
+        )  # fmt: skip
+        server.runtime.start_background()
+        assert [task.name for task in server.runtime.background] == ["audit-flush"]
+        http = stack.enter_context(httpx.Client(base_url=server.url, timeout=10))
+        for _ in range(4):
+            assert http.get("/v2/resource_groups").status_code == 401
+        deadline = datetime.now(UTC).timestamp() + 10
+        while accounted(denials(server)) < 4 and datetime.now(UTC).timestamp() < deadline:
+            time.sleep(0.1)
+        assert accounted(denials(server)) == 4 and any("repeated" in e for e in denials(server))

@@ -104,6 +104,9 @@ def test_two_sinks_one_is_enough_none_fails_closed(
         (line,) = lines(trail)  # the file was made again
         assert line["event"]["action"] == "iam-identity.serviceid.create" and line["seq"]
         assert server.runtime.container.audit.verify_chain(server.account_id).ok
+        # The file holds what the database holds: credentials hashed, never as sent (A3 c).
+        token = headers["Authorization"].split()[1]
+        assert token not in trail.read_text() and "hmac-sha256:" in trail.read_text()
 
 
 def test_an_unwritable_file_is_refused_at_start(tmp_path: Path) -> None:
