@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 # What of a token request's form an event keeps (the credential fields hashed by the writer).
 GRANT_FIELDS = frozenset({"grant_type", "profile_id", "profile_crn", "profile_name"}) | SENSITIVE
+FIELD_CHARS = 256
 
 
 class Target(Protocol):
@@ -152,7 +153,12 @@ def note_grant(action: str, credential: str, form: Mapping[str, str] | None = No
     if record is not None:
         record.action, record.credential = action, credential
         if form:
-            record.request_data = {k: v for k, v in form.items() if k.lower() in GRANT_FIELDS}
+            # Credentials are hashed whatever their length; the rest is the caller's text, cut.
+            record.request_data = {
+                k: v if k.lower() in SENSITIVE else v[:FIELD_CHARS]
+                for k, v in form.items()
+                if k.lower() in GRANT_FIELDS
+            }
 
 
 def note_presented(field: str, value: str) -> None:
