@@ -19,7 +19,13 @@ from strongroom.access.roles import RoleService
 from strongroom.access.settings import AccessSettingsService
 from strongroom.api.app import create_app
 from strongroom.api.container import Container
+from strongroom.audit import salt as audit_salt
+from strongroom.audit.chain import HeadSigner
+from strongroom.audit.coalesce import DenialCoalescer
+from strongroom.audit.hashing import AuditHasher
 from strongroom.audit.service import AuditService
+from strongroom.audit.sinks import FileSink, Sink
+from strongroom.audit.writer import AuditWriter
 from strongroom.authz import LocalAuthorizer
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
@@ -86,12 +92,20 @@ class Runtime:
         every = self.settings.kms_sweep_seconds
         if every > 0:
             self.background.append(Periodic("kms-sweep", every, self.container.kms_sweep.sweep))
+        window = self.settings.audit_denial_window_seconds
+        if window > 0:
+            # The counts of repeated 401s, written once their window has ended (A3).
+            audit = self.container.audit
+            self.background.append(
+                Periodic("audit-flush", window, lambda: audit.flush_denials(audit.clock.now()))
+            )
         for task in self.background:
             task.start()
 
     def close(self) -> None:
         for task in self.background:
             task.stop()
+        self.container.audit.flush_denials()  # no counted 401 is lost on a clean shutdown
         if self.listener is not None:
             self.listener.stop()
         self.database.dispose()
@@ -132,6 +146,7 @@ def build(
                     "the root key does not belong to this database; "
                     "start with the root key it was created with"
                 )
+        audit_writer = _audit_writer(settings, root, uow)
         catalog = load_catalog()
         # Resource Manager (spec §7). A group is deleted only while every check here says it
         # holds nothing (service instances add theirs); every account gets a `Default` group.
@@ -224,6 +239,12 @@ def build(
         # Key management (spec kms-api.md): key material sealed under per-instance master
         # keys, which the server root key seals. The software backend is not an HSM.
         backend = SoftwareBackend(root)
+        audit = AuditService(
+            uow,
+            clock,
+            audit_writer,
+            DenialCoalescer(settings.audit_denial_window_seconds),
+        )
         container = Container(
             settings=settings,
             identity=identity,
@@ -279,9 +300,9 @@ def build(
                 backend,
                 private_endpoint_port=settings.kms_private_endpoint_port or settings.port,
             ),
-            kms_sweep=KmsSweep(uow, kms_clock, backend),
+            kms_sweep=KmsSweep(uow, kms_clock, backend, audit=audit),
             # Every mutation, denial and key operation leaves one event (reliability.md A3).
-            audit=AuditService(uow, clock, fail_closed=settings.audit_fail_closed),
+            audit=audit,
         )
         runtime = Runtime(settings, database, uow, container, create_app(container), first)
         if database.dialect == "postgresql" and settings.consistency == "cached":
@@ -295,6 +316,31 @@ def build(
     except BaseException:
         database.dispose()
         raise
+
+
+def _audit_writer(
+    settings: Settings, root: rootkey.RootKey, uow: SqlUnitOfWorkFactory
+) -> AuditWriter:
+    """The audit trail's sinks and secrets (reliability.md A3): the per-deployment salt of
+    hashed fields, made on first start and stored sealed; the chain heads' signing key,
+    derived from the root key and never stored; the database and an optional file sink."""
+    signer = HeadSigner(root.derive("audit chain head v1"))
+    with uow(write=True) as unit:
+        salt = audit_salt.load_or_create(unit.meta, root.sealer("audit-salt"))
+        # Heads stored before they were signed (migration 0013): signed once, as they stand.
+        if unit.meta.put_new("audit_heads_signed", "1"):
+            unit.audit_log.sign_unsigned_heads(signer)
+    sinks: list[Sink] = []
+    if settings.audit_file is not None:
+        try:
+            settings.audit_file.parent.mkdir(parents=True, exist_ok=True)
+            FileSink(settings.audit_file).check()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"STRONGROOM_AUDIT_FILE: cannot append to {settings.audit_file}: {exc}"
+            ) from exc
+        sinks.append(FileSink(settings.audit_file))
+    return AuditWriter(AuditHasher(salt), signer, sinks, fail_closed=settings.audit_fail_closed)
 
 
 def _lockout_policy(settings: Settings) -> LockoutPolicy:

@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     # or key operation whose event cannot be stored fails with 503 and changes nothing; false,
     # it goes ahead and the lost event is logged.
     audit_fail_closed: bool = True
+    # A second sink (A3 b; audit/sinks.py): every event also appended as one JSON line to this
+    # file and fsynced before the call is answered. With it, a call goes ahead while either the
+    # database or the file takes its event.
+    audit_file: Path | None = None
+    # Unauthenticated 401s from one source for one action within this many seconds are written
+    # as the first event and one event counting the rest (audit/coalesce.py); 0: each written.
+    audit_denial_window_seconds: float = Field(default=60.0, ge=0, le=3600)
 
     max_body_bytes: int = 1024 * 1024
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"

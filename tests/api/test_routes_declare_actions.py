@@ -346,6 +346,8 @@ def sample_call(op: Operation, world: dict[str, Any]) -> dict[str, Any]:
         body = PROFILE_BODIES[(op.method, op.path)]
     elif op.path == "/v1/profiles" and op.method == "POST":
         body = {"account_id": world["account"], "name": "new"}
+    elif op.path == "/v1/audit/hash":
+        body = {"input": "a value to search the audit trail for"}
     elif op.path in ("/v1/policies", "/v2/policies") and op.method == "POST":
         body = _policy_body(op.path, world["account"])
     elif op.path.startswith("/v2/authz"):

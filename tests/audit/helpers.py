@@ -4,12 +4,15 @@ events read straight from the database, and the triggers that take the audit tab
 from __future__ import annotations
 
 import base64
+import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
+from strongroom.audit import chain
 from strongroom.store.sql import tables as t
 from strongroom.testing.server import LiveServer
 from tests.api.conftest import new_resource_group
@@ -106,3 +109,42 @@ def bring_audit_back(server: LiveServer) -> None:
         )
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("DROP FUNCTION audit_down()"))
+
+
+def rewrite_chain(server: LiveServer, account: str) -> Callable[[], None]:
+    """Rewrite an account's whole chain as an attacker with the database could: one event
+    edited, every link and the head recomputed (the head's signature cannot be). Returns what
+    puts the stored rows back."""
+    e, h = t.audit_events, t.audit_heads
+    with server.runtime.database.engine.begin() as conn:
+        rows = conn.execute(sa.select(e).where(e.c.account_id == account).order_by(e.c.seq)).all()
+        head = conn.execute(sa.select(h).where(h.c.account_id == account)).one()
+        prev = chain.GENESIS
+        for n, row in enumerate(rows):
+            event = json.loads(row.event)
+            if n == 0:
+                event["initiator"]["id"] = "IBMid-rewritten"
+            digest = chain.link(prev, account, row.seq, event)
+            conn.execute(
+                e.update()
+                .where(e.c.account_id == account, e.c.seq == row.seq)
+                .values(event=chain.canonical(event), prev_hash=prev, hash=digest)
+            )
+            prev = digest
+        conn.execute(h.update().where(h.c.account_id == account).values(hash=prev))
+
+    def restore() -> None:
+        with server.runtime.database.engine.begin() as conn:
+            for row in rows:
+                conn.execute(
+                    e.update()
+                    .where(e.c.account_id == account, e.c.seq == row.seq)
+                    .values(event=row.event, prev_hash=row.prev_hash, hash=row.hash)
+                )
+            conn.execute(
+                h.update()
+                .where(h.c.account_id == account)
+                .values(seq=head.seq, hash=head.hash, mac=head.mac)
+            )
+
+    return restore

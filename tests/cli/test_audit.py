@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from strongroom.testing.server import LiveServer
+from tests.audit.helpers import rewrite_chain
 from tests.cli.harness import Cli
 
 
@@ -38,3 +39,25 @@ def test_audit_events_verify_and_export(logged_in: Cli, server: LiveServer, tmp_
     assert refused.exit_code == 1 and refused.stderr.splitlines()[0] == "FAILED"
     bad = logged_in("audit", "events", "--start", "yesterday")
     assert bad.exit_code == 1 and "`start`" in bad.stderr
+
+
+def test_audit_hash_matches_the_api(logged_in: Cli, server: LiveServer) -> None:
+    printed = logged_in.ok("audit", "hash", "some-leaked-value").stdout.strip()
+    assert printed == server.runtime.container.audit.writer.hasher.hash("some-leaked-value")
+    assert printed.startswith("hmac-sha256:")
+    assert logged_in.json("audit", "hash", "some-leaked-value") == {"hash": printed}
+
+
+def test_audit_verify_finds_a_rewritten_chain(logged_in: Cli, server: LiveServer) -> None:
+    """reliability.md A3 (d): every hash recomputed, the chain's links all hold, and still
+    `strongroom audit verify` (and /v1/audit/verify under it) fails on the head's signature."""
+    assert logged_in.ok("audit", "verify").stdout.startswith("OK: ")
+    restore = rewrite_chain(server, server.account_id)
+    try:
+        broken = logged_in("audit", "verify")
+        assert broken.exit_code == 1 and "the chain was rewritten" in broken.stderr
+        found = logged_in("audit", "verify", "--output", "json")
+        assert '"ok": false' in found.stdout
+    finally:
+        restore()
+    assert logged_in.ok("audit", "verify").stdout.startswith("OK: ")

@@ -192,3 +192,48 @@ def test_0006_gives_every_existing_account_its_default_resource_group(database: 
             assert (group.name, group.state, group.default) == ("Default", "ACTIVE", True)
             assert group.created_at == CREATED and len(group.id) == 32
             assert group.quota_id == "ab308779b42f1ac6af1901a3698c4ea2"
+
+
+def test_0013_signs_the_heads_of_existing_chains_once(database: Database, tmp_path: Path) -> None:
+    """reliability.md A3 (d): chains stored before heads were signed verify after the upgrade
+    (the first start signs their heads as they stand), and only that start does it."""
+    from strongroom import bootstrap
+    from strongroom.audit import chain
+    from strongroom.config import Settings
+
+    config = migrate.alembic_config()
+    with database.engine.connect() as conn, conn.begin():
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0012")
+    account, prev = "b" * 32, chain.GENESIS
+    with database.engine.begin() as conn:
+        for seq in (1, 2):
+            event = {"action": "iam-identity.serviceid.create", "outcome": "success", "n": seq}
+            digest = chain.link(prev, account, seq, event)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_events (account_id, seq, event_time, action, outcome,"
+                    " event, prev_hash, hash) VALUES (:a, :s, :t, :action, 'success', :e, :p, :h)"
+                ),
+                {"a": account, "s": seq, "t": CREATED.replace(tzinfo=None),
+                 "action": event["action"], "e": chain.canonical(event), "p": prev, "h": digest},
+            )  # fmt: skip
+            prev = digest
+        conn.execute(
+            sa.text("INSERT INTO audit_heads (account_id, seq, hash) VALUES (:a, 2, :h)"),
+            {"a": account, "h": prev},
+        )
+    url = database.engine.url.render_as_string(hide_password=False)
+    runtime = bootstrap.build(Settings(data_dir=tmp_path, database_url=url))
+    try:
+        assert runtime.container.audit.verify_chain(account).ok
+        with database.engine.begin() as conn:  # unsigned again: a later start does not sign it
+            conn.execute(sa.text("UPDATE audit_heads SET mac = ''"))
+    finally:
+        runtime.close()
+    runtime = bootstrap.build(Settings(data_dir=tmp_path, database_url=url))
+    try:
+        verdict = runtime.container.audit.verify_chain(account)
+        assert not verdict.ok and "signature" in verdict.problem
+    finally:
+        runtime.close()

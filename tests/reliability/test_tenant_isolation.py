@@ -286,6 +286,8 @@ def _routes() -> dict[str, Build | str]:
         "GET /v1/audit/events": lambda v: Call("/v1/audit/events", params={"account_id": v.account}),
         "GET /v1/audit/events/export": lambda v: Call("/v1/audit/events/export", params={"account_id": v.account}),
         "GET /v1/audit/verify": lambda v: Call("/v1/audit/verify", params={"account_id": v.account}),
+        # The audit-hash helper: a deployment-wide salt over the value sent, no account's data.
+        "POST /v1/audit/hash": "hashes the value sent; reads nothing of any account",
     }  # fmt: skip
     return routes
 

@@ -661,7 +661,7 @@ def test_serve_rotates_due_keys_in_the_background(tmp_path: Path) -> None:
         set_instance_policies(tenant, instance_policy("rotation", interval_month=1))
         kid = create_key(tenant, "rotated-by-serve")["id"]
         server.runtime.start_background()
-        assert [task.name for task in server.runtime.background] == ["kms-sweep"]
+        assert "kms-sweep" in [task.name for task in server.runtime.background]
         clock.advance(30 * DAY)
         deadline = time.monotonic() + 10
         version = kid

@@ -6,12 +6,17 @@ transaction; a call that committed nothing (a refusal, a wrap or unwrap, a faile
 its event here, after the app has answered and before the answer leaves: the response start is
 held until the event is stored. Failing closed, an audited call whose event cannot be stored
 answers 503 instead, and what the app produced (a wrapped key, say) is never sent.
+
+Unauthenticated 401s are counted per source and action within a window instead of written one by
+one (audit/coalesce.py), so they cannot be turned into a stream of writes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strongroom.api.errors import edge_envelope
 from strongroom.audit import context, events
 from strongroom.audit.service import AuditService
+from strongroom.ratelimit import source_key
 
 log = logging.getLogger("strongroom.audit")
 DENIALS = frozenset({401, 403})
@@ -45,6 +51,7 @@ class AuditTrail:
             request_id=str(state.get("correlation_id") or trace),
             now=self.audit.clock.now,
             fail_closed=self.audit.fail_closed,
+            writer=self.audit.writer,
         )
         reset = context.current.set(record)
         started = refused = False
@@ -77,6 +84,15 @@ class AuditTrail:
         """Store the call's event (its transaction did not); False: answer 503 instead."""
         required = events.audited(record.method, record.path, record.final_action())
         account, at, event = record.event(status)
+        if status == 401 and record.initiator_id is None and self.audit.denials.enabled:
+            write, ended = self.audit.denials.admit(
+                source_key(record.address), str(event["action"]), at, account, event
+            )
+            if ended is not None:
+                await run_in_threadpool(self._summary, ended.account, ended.at, ended.event)
+            if not write:
+                record.written = True  # counted: its window's summary event will carry it
+                return True
         try:
             await run_in_threadpool(self.audit.record, account, at, event)
         except Exception:
@@ -85,6 +101,12 @@ class AuditTrail:
             return not (record.fail_closed and required) or status == 503
         record.written = True
         return True
+
+    def _summary(self, account: str, at: datetime, event: dict[str, Any]) -> None:
+        try:
+            self.audit.record(account, at, event)
+        except Exception:
+            log.exception("the count of repeated 401s was not written")
 
 
 def _needs_event(record: context.RequestAudit, status: int) -> bool:

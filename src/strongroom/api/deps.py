@@ -33,6 +33,7 @@ def verified_caller(request: Request, c: Container) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("the Authorization header must be `Bearer <access token>`")
+    audit_context.note_credential(token.strip())  # stored hashed (reliability.md A3 c)
     caller = c.tokens.verify(token.strip())
     audit_context.note_caller(caller.iam_id, caller.account_id, caller.sub_type)
     return caller

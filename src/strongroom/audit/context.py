@@ -15,10 +15,18 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from strongroom.audit import events
+from strongroom.audit.hashing import SENSITIVE
 from strongroom.errors import StrongroomError
+
+if TYPE_CHECKING:
+    from strongroom.audit.writer import AuditWriter
+
+# What of a token request's form an event keeps (the credential fields hashed by the writer).
+GRANT_FIELDS = frozenset({"grant_type", "profile_id", "profile_crn", "profile_name"}) | SENSITIVE
+FIELD_CHARS = 256
 
 
 class Target(Protocol):
@@ -53,6 +61,11 @@ class RequestAudit:
     account_id: str | None = None
     credential: str = "none"
     target: Target | None = None
+    writer: AuditWriter | None = None  # where its event goes (audit/writer.py)
+    # The credential the caller presented (a bearer token) and a token request's fields: kept
+    # for the event, which stores them only as salted hashes (audit/hashing.py; A3 c).
+    credential_value: str | None = None
+    request_data: dict[str, str] | None = None
     written: bool = False  # its one event is stored
     failed: bool = False  # storing it failed
 
@@ -114,6 +127,8 @@ class RequestAudit:
                 request_id=self.request_id,
                 method=self.method,
                 path=self.path,
+                credential_value=self.credential_value,
+                request_data=self.request_data,
             ),
         )
 
@@ -131,11 +146,34 @@ def note_caller(iam_id: str, account_id: str, sub_type: str | None) -> None:
         record.note_caller(iam_id, account_id, sub_type)
 
 
-def note_grant(action: str, credential: str) -> None:
-    """A token exchange: the grant names the action and the credential presented."""
+def note_grant(action: str, credential: str, form: Mapping[str, str] | None = None) -> None:
+    """A token exchange: the grant names the action and the kind of credential presented; the
+    form's grant fields are kept for the event (credentials hashed when it is stored)."""
     record = current.get()
     if record is not None:
         record.action, record.credential = action, credential
+        if form:
+            # Credentials are hashed whatever their length; the rest is the caller's text, cut.
+            record.request_data = {
+                k: v if k.lower() in SENSITIVE else v[:FIELD_CHARS]
+                for k, v in form.items()
+                if k.lower() in GRANT_FIELDS
+            }
+
+
+def note_presented(field: str, value: str) -> None:
+    """A credential sent other than as a bearer token (`IAM-ApiKey`): kept for the event under
+    `requestData.<field>`, hashed when stored (`field` must be one of hashing.SENSITIVE)."""
+    record = current.get()
+    if record is not None and field in SENSITIVE:
+        record.request_data = {**(record.request_data or {}), field: value}
+
+
+def note_credential(value: str) -> None:
+    """The bearer token presented, kept for its event as a salted hash (never as it is)."""
+    record = current.get()
+    if record is not None:
+        record.credential_value = value
 
 
 def note_refusal(status: int) -> None:

@@ -1,12 +1,14 @@
 """The CADF event IBM Activity Tracker emits, built from what a request is known to have done
 (reliability.md §1 "IBM Activity Tracker (CADF)", A3). Pure: no HTTP, no storage.
 
-Never a body, an API key, a token or key material: an event holds the caller's id and address,
-the action, the resource it touched, and the status the call ended with.
+Never a body, nor an API key, a token or key material as it is: an event holds the caller's id
+and address, the action, the resource it touched and the status the call ended with; the
+credential the caller presented is kept only as a salted hash (audit/hashing.py, A3 c).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -47,6 +49,10 @@ INITIATOR_TYPES = {
     "Profile": "service/security/account/profile",
 }
 USER_TYPE = "service/security/account/user"
+# What the service does on its own (the KMS sweep, kms/sweep.py): CADF's resource taxonomy names
+# a key manager `service/security/keymanager`; the initiator's id names the task.
+SERVICE_TYPE = "service/security/keymanager"
+SERVICE_CREDENTIAL = "internal"
 UNKNOWN_TYPE = "service/security/unknown"
 
 
@@ -105,16 +111,24 @@ def build(
     request_id: str,
     method: str,
     path: str,
+    credential_value: str | None = None,
+    request_data: Mapping[str, str] | None = None,
+    initiator_type: str | None = None,
 ) -> dict[str, Any]:
+    """`credential_value` and sensitive `request_data` members are stored hashed (the writer's
+    audit/hashing.py); `initiator_type` overrides the one the caller's kind gives."""
     service, _, rest = action.partition(".")
     noun = rest.rpartition(".")[0]
     outcome = "success" if status < 400 else "failure"
-    kind = (
+    kind = initiator_type or (
         UNKNOWN_TYPE
         if initiator_id is None
         else INITIATOR_TYPES.get(initiator_kind or "", USER_TYPE)
     )
-    return {
+    presented: dict[str, Any] = {"type": credential}
+    if credential_value:
+        presented["token"] = credential_value
+    event: dict[str, Any] = {
         "action": action,
         "outcome": outcome,
         "reason": {"reasonCode": status, "reasonType": _reason_type(status)},
@@ -126,13 +140,16 @@ def build(
         "initiator": {
             "id": initiator_id or "unknown",
             "typeURI": kind,
-            "credential": {"type": credential},
+            "credential": presented,
             "host": {"address": address or "unknown"},
         },
         "target": {"id": target_id, "typeURI": f"{service}/{noun}", "name": f"{method} {path}"},
         "observer": {"name": OBSERVER},
         "message": f"{service}: {action.rpartition('.')[2]} {noun} {outcome}",
     }
+    if request_data:
+        event["requestData"] = dict(request_data)
+    return event
 
 
 def crn(
@@ -146,3 +163,29 @@ def crn(
     """The target's CRN (the resource the call was authorized on, else the account's service)."""
     scope = f"a/{account_id}" if account_id else ""
     return f"crn:v1:bluemix:public:{service}:global:{scope}:{instance}:{resource_type}:{resource}"
+
+
+def service_event(
+    *,
+    action: str,
+    now: datetime,
+    initiator_id: str,
+    target_id: str,
+    correlation_id: str,
+) -> dict[str, Any]:
+    """An event for a change the service made itself (no caller, no HTTP request)."""
+    return build(
+        action=action,
+        status=200,
+        now=now,
+        initiator_id=initiator_id,
+        initiator_kind=None,
+        credential=SERVICE_CREDENTIAL,
+        address=None,
+        target_id=target_id,
+        correlation_id=correlation_id,
+        request_id=correlation_id,
+        method="TASK",
+        path=initiator_id,
+        initiator_type=SERVICE_TYPE,
+    )

@@ -1,4 +1,4 @@
-"""`strongroom audit events|verify|export`: the account's audit trail (reliability.md A3;
+"""`strongroom audit events|verify|export|hash`: the account's audit trail (reliability.md A3;
 docs/user-guide.md, "Audit trail") through `/v1/audit/...`, HTTP only."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import typer
 from strongroom.cli.client import CliError
 from strongroom.cli.iam import Output, connected, out, print_json, reports_failures, show_table
 
-app = typer.Typer(no_args_is_help=True, help="Read, verify and export the account's audit trail.")
+app = typer.Typer(
+    no_args_is_help=True, help="Read, verify, export and search the account's audit trail."
+)
 
 EVENTS = "/v1/audit/events"
 AccountOption = Annotated[
@@ -142,3 +144,21 @@ def export(
         with file.open("w", encoding="utf-8") as sink:
             for line in lines:
                 sink.write(line + "\n")
+
+
+@app.command("hash")
+@reports_failures
+def hash_value(
+    value: Annotated[str, typer.Argument(help="the value to search the trail for")],
+    output: Annotated[
+        Output, typer.Option("--output", case_sensitive=False, help="`json`: {hash}")
+    ] = Output.text,
+) -> None:
+    """Print `hmac-sha256:<hex>` of a value as the trail stores it (an API key, a token), to
+    search events for it; the value itself is never stored."""
+    with connected() as (_, client):
+        result = client.post("/v1/audit/hash", {"input": value})
+    if output is Output.json:
+        print_json(result)
+        return
+    out.print(str(result.get("hash")), markup=False, soft_wrap=True)

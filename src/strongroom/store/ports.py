@@ -20,7 +20,7 @@ from strongroom.access.group_models import (
     GroupRule,
     GroupSettings,
 )
-from strongroom.audit.chain import Record
+from strongroom.audit.chain import Head, HeadSigner, Record
 from strongroom.audit.query import AuditQuery
 from strongroom.identity.filters import Expr
 from strongroom.identity.models import Account, ApiKey, Membership, ServiceId, User
@@ -542,8 +542,17 @@ class AccessSettingsRepo(Protocol):
 class AuditLogRepo(Protocol):
     """The audit trail: one hash chain of CADF events per account (audit/chain.py)."""
 
-    def append(self, account_id: str, at: datetime, event: dict[str, Any]) -> int: ...
-    def head(self, account_id: str) -> tuple[int, str] | None: ...
+    def append(
+        self,
+        account_id: str,
+        at: datetime,
+        event: dict[str, Any],
+        signer: HeadSigner,
+        *,
+        isolated: bool = False,
+    ) -> tuple[int, str]: ...
+    def head(self, account_id: str) -> Head | None: ...
+    def sign_unsigned_heads(self, signer: HeadSigner) -> int: ...
     def find(self, query: AuditQuery) -> list[Record]: ...
     def chain(self, account_id: str) -> Iterator[Record]: ...
 

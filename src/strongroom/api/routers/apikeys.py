@@ -13,6 +13,7 @@ from strongroom.api.deps import CurrentGuard, Services
 from strongroom.api.query import flag, list_filter, sort_field
 from strongroom.api.schemas.identity import CreateApiKeyBody, UpdateApiKeyBody, api_key_out
 from strongroom.api.throttle import admit
+from strongroom.audit import context as audit_context
 from strongroom.errors import Invalid
 from strongroom.identity.filters import API_KEY_ATTRIBUTES
 from strongroom.identity.models import ApiKey
@@ -102,6 +103,7 @@ def get_api_keys_details(
     source = admit(request, services)  # an API key check: rate and lockout (reliability.md T4)
     if not iam_api_key:
         raise Invalid("the IAM-ApiKey header is required", field="IAM-ApiKey")
+    audit_context.note_presented("apikey", iam_api_key)  # hashed if its refusal is recorded
     key = services.key_checks.key_by_value(guard, iam_api_key, source)
     return _with_etag(api_key_out(key, include_history=include_history), key)
 

@@ -1,5 +1,7 @@
 """The audit trail's API (reliability.md A3; docs/user-guide.md, "Audit trail"): one account's
-CADF events, a page at a time or all as JSON lines, and the check of its hash chain."""
+CADF events, a page at a time or all as JSON lines, the check of its hash chain, and the
+audit-hash helper (Vault's `/sys/audit-hash`): the `hmac-sha256:` form of a value, to search
+the trail for it (reliability.md A3 c)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.api.actions import iam_action
 from strongroom.api.deps import CurrentGuard, Services
@@ -19,6 +22,8 @@ from strongroom.errors import Invalid
 
 router = APIRouter()
 READ = "iam-access-management.audit.read"
+HASH = "iam-access-management.audit.hash"
+MAX_INPUT = 64 * 1024  # longer than any credential or key payload the service accepts
 NDJSON = "application/x-ndjson"
 
 
@@ -131,3 +136,17 @@ def verify_chain(
     guard: CurrentGuard, services: Services, account_id: str | None = None
 ) -> dict[str, Any]:
     return services.audit.verify(guard, account_id or guard.principal.account_id).body()
+
+
+class HashInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input: str = Field(max_length=MAX_INPUT, description="the value to hash, as it was sent")
+
+
+class HashOutput(BaseModel):
+    hash: str = Field(description="`hmac-sha256:<hex>`, as the audit trail stores the value")
+
+
+@router.post("/v1/audit/hash", response_model=HashOutput, **iam_action(HASH))
+def audit_hash(body: HashInput, guard: CurrentGuard, services: Services) -> dict[str, str]:
+    return {"hash": services.audit.hash(guard, body.input)}

@@ -46,20 +46,30 @@ NEW_KEY_FIELDS = (
 KEY = "/keys/{id}"
 
 
+def answer_status(request: Request, status: int, *, default_full: bool) -> int:
+    """What `_key_answer` will answer: 204 unless the route answers a key by default or
+    `Prefer: return=representation` asks for it."""
+    return status if default_full or prefer(request) == "representation" else 204
+
+
+def _deleted(request: Request) -> int:
+    return answer_status(request, 200, default_full=False)
+
+
 def _key_answer(
     request: Request, services: Services, view: KeyView, status: int, *, default_full: bool
 ) -> Response:
     """A key envelope; `Prefer: return=minimal` trims it, and routes that answer 204 by
     default answer it unless `return=representation` was asked for."""
     wanted = prefer(request)
-    if not default_full and wanted != "representation":
+    if answer_status(request, status, default_full=default_full) == 204:
         return Response(status_code=204)
     now = services.kms_clock.now()
     body = collection([key_out(view, now, minimal=wanted == "minimal")], KEY_TYPE)
     return kms_json(body, status=status, media_type=KEY_TYPE)
 
 
-@router.post("/keys", **iam_action("kms.secrets.create"))
+@router.post("/keys", **iam_action("kms.secrets.create", answers=201))
 async def create_key(
     request: Request,
     guard: CurrentGuard,
@@ -128,7 +138,7 @@ async def patch_key(
     return _key_answer(request, services, view, 200, default_full=True)
 
 
-@router.delete(KEY, **iam_action("kms.secrets.delete"))
+@router.delete(KEY, **iam_action("kms.secrets.delete", answers=_deleted))
 def delete_key(
     id: str,
     request: Request,
@@ -141,7 +151,7 @@ def delete_key(
     return _key_answer(request, services, view, 200, default_full=False)
 
 
-@router.delete(KEY + "/purge", **iam_action("kms.secrets.purge"))
+@router.delete(KEY + "/purge", **iam_action("kms.secrets.purge", answers=_deleted))
 def purge_key(
     id: str, request: Request, guard: CurrentGuard, services: Services, instance: InstanceId
 ) -> Response:
@@ -149,7 +159,7 @@ def purge_key(
     return _key_answer(request, services, view, 200, default_full=False)
 
 
-@router.post(KEY + "/restore", **iam_action("kms.secrets.restore"))
+@router.post(KEY + "/restore", **iam_action("kms.secrets.restore", answers=201))
 def restore_key(
     id: str, request: Request, guard: CurrentGuard, services: Services, instance: InstanceId
 ) -> Response:
@@ -219,7 +229,7 @@ async def rewrap_key(
     return kms_json(unwrap_out(result), media_type=KEY_ACTION_TYPE)
 
 
-@router.post(KEY + "/actions/rotate", **iam_action("kms.secrets.rotate"))
+@router.post(KEY + "/actions/rotate", **iam_action("kms.secrets.rotate", answers=204))
 async def rotate_key(
     id: str, request: Request, guard: CurrentGuard, services: Services, instance: InstanceId
 ) -> Response:
@@ -234,7 +244,7 @@ def _lifecycle_route(name: str, action: str) -> None:
         return Response(status_code=204)
 
     act.__name__ = f"{name}_key"
-    router.post(KEY + f"/actions/{name}", **iam_action(action))(act)
+    router.post(KEY + f"/actions/{name}", **iam_action(action, answers=204))(act)
 
 
 for _name, _action in (

@@ -31,7 +31,8 @@ POLICIES = "/keys/{id}/policies"
 
 
 @router.post(
-    "/keys_with_policy_overrides", **iam_action("kms.secrets-with-policy-overrides.create")
+    "/keys_with_policy_overrides",
+    **iam_action("kms.secrets-with-policy-overrides.create", answers=201),
 )
 async def create_key_with_policy_overrides(
     request: Request,
@@ -85,7 +86,7 @@ def get_key_policies(
     return kms_json(collection([key_policy_out(key, p) for p in found], MediaType.POLICY))
 
 
-@instance_router.put("/instance/policies", **iam_action("kms.instancepolicies.write"))
+@instance_router.put("/instance/policies", **iam_action("kms.instancepolicies.write", answers=204))
 async def put_instance_policies(
     request: Request,
     guard: CurrentGuard,

@@ -130,7 +130,7 @@ async def _fields(request: Request, action: str) -> Fields:
     return parse_fields(resources[0] if resources else None, what=WHAT[action])
 
 
-@router.post(ONE, **iam_action("kms.registrations.create"))
+@router.post(ONE, **iam_action("kms.registrations.create", answers=201))
 async def create_registration(
     id: str,
     crn: str,
@@ -182,7 +182,7 @@ async def update_registration(
     return _one(view, 200)
 
 
-@router.delete(ONE, **iam_action("kms.registrations.delete"))
+@router.delete(ONE, **iam_action("kms.registrations.delete", answers=204))
 def delete_registration(
     id: str, crn: str, guard: CurrentGuard, services: Services, instance: InstanceId
 ) -> Response:
@@ -190,7 +190,7 @@ def delete_registration(
     return no_content()
 
 
-@router.post("/event_ack", **iam_action("kms.secrets.eventack"))
+@router.post("/event_ack", **iam_action("kms.secrets.eventack", answers=204))
 async def acknowledge_event(
     request: Request,
     guard: CurrentGuard,

@@ -39,7 +39,7 @@ def list_key_rings(
     return kms_json(body)
 
 
-@router.post(RING, **iam_action("kms.keyrings.create"))
+@router.post(RING, **iam_action("kms.keyrings.create", answers=201))
 def create_key_ring(
     key_ring_id: str, guard: CurrentGuard, services: Services, instance: InstanceId
 ) -> Response:
@@ -47,7 +47,7 @@ def create_key_ring(
     return no_content(201)
 
 
-@router.delete(RING, **iam_action("kms.keyrings.delete"))
+@router.delete(RING, **iam_action("kms.keyrings.delete", answers=204))
 def delete_key_ring(
     key_ring_id: str,
     guard: CurrentGuard,
@@ -59,7 +59,7 @@ def delete_key_ring(
     return no_content()
 
 
-@router.post(ALIAS, **iam_action("kms.secrets.createalias"))
+@router.post(ALIAS, **iam_action("kms.secrets.createalias", answers=201))
 def create_key_alias(
     id: str, alias: str, guard: CurrentGuard, services: Services, instance: InstanceId
 ) -> Response:
@@ -67,7 +67,7 @@ def create_key_alias(
     return kms_json(collection([alias_out(made)], MediaType.ALIAS), status=201)
 
 
-@router.delete(ALIAS, **iam_action("kms.secrets.deletealias"))
+@router.delete(ALIAS, **iam_action("kms.secrets.deletealias", answers=204))
 def delete_key_alias(
     id: str, alias: str, guard: CurrentGuard, services: Services, instance: InstanceId
 ) -> Response:

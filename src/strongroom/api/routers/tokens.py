@@ -61,10 +61,12 @@ async def _token(request: Request, services: Services) -> JSONResponse:
     form = _form(await request.body())
     client_id = _client(request, services)
     grant = form.get("grant_type")
-    # The exchange's audit event: its action and the credential shown (never the value).
+    # The exchange's audit event: its action, the kind of credential shown and the form's grant
+    # fields, credentials stored only as salted hashes (audit/hashing.py).
     audit_context.note_grant(
         GRANT_ACTIONS.get(grant or "", UNKNOWN_GRANT_ACTION),
         GRANT_CREDENTIALS.get(grant or "", "none"),
+        form,
     )
     if grant == APIKEY_GRANT:
         apikey = form.get("apikey")

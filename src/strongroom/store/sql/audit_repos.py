@@ -3,6 +3,8 @@
 An append locks the account's chain head (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's writers
 are serialised already), so concurrent transactions extend the chain one after another. It runs
 last in the caller's transaction (store/sql/uow.py), so the lock is held only until that commit.
+The head carries its signature (`mac`, audit/chain.HeadSigner; migration 0013), made with a key
+the database does not hold.
 """
 
 from __future__ import annotations
@@ -34,13 +36,32 @@ class SqlAuditLog:
             insert = (postgresql if self.conn.dialect.name == "postgresql" else sqlite).insert
             self.conn.execute(
                 insert(heads)
-                .values(account_id=account_id, seq=0, hash=chain.GENESIS)
+                .values(account_id=account_id, seq=0, hash=chain.GENESIS, mac="")
                 .on_conflict_do_nothing()
             )
             row = self.conn.execute(select.with_for_update()).one()
         return int(row.seq), str(row.hash)
 
-    def append(self, account_id: str, at: datetime, event: dict[str, Any]) -> int:
+    def append(
+        self,
+        account_id: str,
+        at: datetime,
+        event: dict[str, Any],
+        signer: chain.HeadSigner,
+        *,
+        isolated: bool = False,
+    ) -> tuple[int, str]:
+        """Append `event` and move the signed head; (its seq, its hash). `isolated`: in a
+        savepoint, so a failure leaves the caller's transaction usable (another sink may still
+        take the event, or the call fails open)."""
+        if isolated:
+            with self.conn.begin_nested():
+                return self._append(account_id, at, event, signer)
+        return self._append(account_id, at, event, signer)
+
+    def _append(
+        self, account_id: str, at: datetime, event: dict[str, Any], signer: chain.HeadSigner
+    ) -> tuple[int, str]:
         seq, prev = self._lock_head(account_id)
         seq += 1
         digest = chain.link(prev, account_id, seq, event)
@@ -59,17 +80,28 @@ class SqlAuditLog:
         self.conn.execute(
             t.audit_heads.update()
             .where(t.audit_heads.c.account_id == account_id)
-            .values(seq=seq, hash=digest)
+            .values(seq=seq, hash=digest, mac=signer.sign(account_id, seq, digest))
         )
-        return seq
+        return seq, digest
 
-    def head(self, account_id: str) -> tuple[int, str] | None:
+    def head(self, account_id: str) -> chain.Head | None:
+        h = t.audit_heads
         row = self.conn.execute(
-            sa.select(t.audit_heads.c.seq, t.audit_heads.c.hash).where(
-                t.audit_heads.c.account_id == account_id
-            )
+            sa.select(h.c.seq, h.c.hash, h.c.mac).where(h.c.account_id == account_id)
         ).first()
-        return None if row is None else (int(row.seq), str(row.hash))
+        return None if row is None else chain.Head(int(row.seq), str(row.hash), str(row.mac))
+
+    def sign_unsigned_heads(self, signer: chain.HeadSigner) -> int:
+        """Sign the heads stored before heads were signed (migration 0013); bootstrap does it
+        once, the first time it starts on a database that has them."""
+        h = t.audit_heads
+        rows = self.conn.execute(sa.select(h.c.account_id, h.c.seq, h.c.hash).where(h.c.mac == ""))
+        signed = 0
+        for row in rows.all():
+            mac = signer.sign(row.account_id, int(row.seq), row.hash)
+            self.conn.execute(h.update().where(h.c.account_id == row.account_id).values(mac=mac))
+            signed += 1
+        return signed
 
     def find(self, query: AuditQuery) -> list[chain.Record]:
         """Events of one account in chain order, from `query.after_seq`, filtered."""

@@ -781,4 +781,6 @@ audit_heads = sa.Table(
     sa.Column("account_id", sa.String(32), primary_key=True),
     sa.Column("seq", sa.BigInteger(), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # HMAC-SHA-256 of (account, seq, hash) under a root-key-derived key (audit/chain.HeadSigner).
+    sa.Column("mac", sa.String(64), nullable=False),
 )

@@ -8,7 +8,6 @@ would wait on the first's lock (SQLite) or, with one shared connection (in-memor
 
 from __future__ import annotations
 
-import logging
 from contextlib import ExitStack
 from types import TracebackType
 from typing import Self
@@ -31,8 +30,6 @@ from strongroom.store.sql import (
     user_repos,
 )
 from strongroom.store.sql.engine import Database
-
-log = logging.getLogger("strongroom.audit")
 
 
 class SqlUnitOfWork:
@@ -188,33 +185,27 @@ class SqlUnitOfWork:
     def _commit_with_event(self, record: audit_context.RequestAudit) -> None:
         """The request's one audit event, appended last in its mutation's transaction: both
         commit or neither does (reliability.md A3 b, "0 mutations persisted without their
-        event"). Failing open, a failed append is rolled back to its savepoint alone and the
-        middleware tries again once the call has answered."""
+        event"). With other sinks (audit/writer.py) the mutation commits while at least one
+        sink took its event. Failing open, a failed append is rolled back to its savepoint alone
+        and the middleware tries again once the call has answered."""
+        writer = record.writer
+        if writer is None:  # the middleware always sets it: never commit a change unaudited
+            self._tx.rollback()
+            raise RuntimeError("the request's audit record has no writer")
         account, at, event = record.event(record.success_status)
-        trail = audit_repos.SqlAuditLog(self._conn)
-        if record.fail_closed:
-            try:
-                trail.append(account, at, event)
-            except Exception as exc:
-                record.failed = True
-                self._tx.rollback()
-                raise audit_context.AuditUnavailable(
-                    "the audit trail cannot record this call, so nothing was changed"
-                ) from exc
-            self._tx.commit()
-            record.written = True
-            return
+        cause: Exception | None = None
         try:
-            with self._conn.begin_nested():
-                trail.append(account, at, event)
-            appended = True
-        except Exception:
-            log.exception(
-                "audit event not written in its transaction; trace %s", event["correlationId"]
-            )
-            appended = False
+            taken = writer.append(audit_repos.SqlAuditLog(self._conn), account, at, event)
+        except Exception as exc:
+            taken, cause = 0, exc
+        if taken == 0 and record.fail_closed:
+            record.failed = True
+            self._tx.rollback()
+            raise audit_context.AuditUnavailable(
+                "the audit trail cannot record this call, so nothing was changed"
+            ) from cause
         self._tx.commit()
-        record.written = appended
+        record.written = taken > 0
 
 
 class SqlUnitOfWorkFactory:
