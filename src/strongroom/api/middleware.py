@@ -5,7 +5,7 @@ answers, and the request body size cap."""
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,7 +39,7 @@ class RequestContext:
         # the id a go client prints in its errors finds the server's log lines.
         trace = (
             _first(headers, TRACE_HEADERS + CORRELATION_HEADERS if kms else TRACE_HEADERS)
-            or f"strongroom-{uuid.uuid4().hex}"
+            or f"strongroom-{os.urandom(16).hex()}"  # uuid4's randomness, without its object
         )
         state["trace"] = trace
         trace_bytes = trace.encode("latin-1")
