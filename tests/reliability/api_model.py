@@ -40,6 +40,7 @@ class Versioned:
 class ServiceIdM(Versioned):
     iam_id: str = ""
     name: str = ""
+    locked: bool = False
 
 
 @dataclass
@@ -53,7 +54,7 @@ class ApiKeyM(Versioned):
 @dataclass
 class GroupM(Versioned):
     name: str = ""
-    members: set[str] = field(default_factory=set)
+    members: dict[str, None] = field(default_factory=dict)  # in the order they were added
 
 
 @dataclass
@@ -101,8 +102,13 @@ class Model:
     keys: dict[str, KeyM] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)  # id -> path that must answer 404
     deleted_policies: dict[str, PolicyM] = field(default_factory=dict)  # kept, restorable
-    gone_iam_ids: set[str] = field(default_factory=set)  # of deleted service IDs
+    gone_iam_ids: dict[str, None] = field(default_factory=dict)  # of deleted service IDs
     events: int = 0  # audit events the steps should have left in the account
+
+    def locked(self, iam_id: str) -> bool:
+        """A locked service ID cannot be a policy's subject, and its policies cannot change or
+        go (spec ibm-platform-api.md §6.1) until it is unlocked."""
+        return any(s.locked for s in self.service_ids.values() if s.iam_id == iam_id)
 
     # -- the decision point -----------------------------------------------------------------
 
