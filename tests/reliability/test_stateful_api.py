@@ -19,7 +19,7 @@ tag changed, never repeats and its version prefix grew.
 Each example starts from a fresh account with its own Key Protect instance, so examples are
 independent; one database per backend and test run (PostgreSQL: a scratch database).
 
-Default: 20 runs x 30 steps per backend (derandomized). STRONGROOM_HEAVY=1: 200 x 50, random
+Default: 15 runs x 30 steps per backend (derandomized). STRONGROOM_HEAVY=1: 200 x 50, random
 (reliability.md "PR" size). The nightly size: STRONGROOM_STATEFUL_RUNS=10000
 STRONGROOM_STATEFUL_STEPS=100.
 """
@@ -71,7 +71,7 @@ from tests.reliability.api_model import (
     ServiceIdM,
 )
 
-RUNS = int(os.environ.get("STRONGROOM_STATEFUL_RUNS", "200" if HEAVY else "20"))
+RUNS = int(os.environ.get("STRONGROOM_STATEFUL_RUNS", "200" if HEAVY else "15"))
 STEPS = int(os.environ.get("STRONGROOM_STATEFUL_STEPS", "50" if HEAVY else "30"))
 # STRONGROOM_STATEFUL_SHRINK=0 reports the first failing sequence as found (while developing:
 # shrinking a long sequence against a real database can take minutes).
@@ -85,6 +85,7 @@ APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 KMS_PLAN = "eedd3585-90c6-4c8f-be3d-062069e99fc3"
 KEY_TYPE = "application/vnd.ibm.kms.key+json"
 MANAGER = "crn:v1:bluemix:public:iam::::serviceRole:Manager"
+KEY_PURGE = "crn:v1:bluemix:public:kms::::serviceRole:KeyPurge"
 SYSTEM_ROLES = [
     "crn:v1:bluemix:public:iam::::role:Viewer",
     "crn:v1:bluemix:public:iam::::role:Editor",
@@ -266,7 +267,7 @@ class ApiMachine(RuleBasedStateMachine):
         seeded = self.call("GET", "/v2/policies", expect=200, params={"account_id": acct})
         for policy in seeded.json()["policies"]:  # the owner's two (access/owner.py)
             self.model.policies[policy["id"]] = self._policy_from(policy, "v2")
-        # The second actor dual authorization needs: a service ID with Manager on kms.
+        # The second actor dual authorization needs: a service ID with Manager and KeyPurge on kms.
         peer = self.call(
             "POST",
             "/v1/serviceids/",
@@ -285,7 +286,7 @@ class ApiMachine(RuleBasedStateMachine):
             "POST",
             "/v2/policies",
             expect=201,
-            json=self._v2_body("iam_id", self.peer, {"serviceName": "kms"}, [MANAGER]),
+            json=self._v2_body("iam_id", self.peer, {"serviceName": "kms"}, [MANAGER, KEY_PURGE]),
         )
         self.model.policies[made_policy.json()["id"]] = self._policy_from(made_policy.json(), "v2")
         exchanged = self.exchange(key["apikey"])
