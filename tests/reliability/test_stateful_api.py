@@ -474,8 +474,12 @@ class ApiMachine(RuleBasedStateMachine):
         self.call("DELETE", f"/v1/apikeys/{key}", expect=204)
         self.model.deleted[key] = f"/v1/apikeys/{key}"
 
-    @rule(key=api_keys, disable=st.booleans())
-    def disable_api_key(self, key: str, disable: bool) -> None:
+    @rule(disable=st.booleans(), data=st.data())
+    def disable_api_key(self, disable: bool, data: st.DataObject) -> None:
+        """Any key of the account (a service ID's, the owner's, a deleted one): the bundle
+        holds only the keys `create_api_key` made."""
+        gone = [k for k, path in self.model.deleted.items() if path.startswith("/v1/apikeys")]
+        key = data.draw(st.sampled_from([*self.model.api_keys, *gone[-1:]]), label="key")
         current = self.model.api_keys.get(key)
         method = "POST" if disable else "DELETE"
         if current is None:
