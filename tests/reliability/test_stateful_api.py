@@ -1,9 +1,10 @@
 """Hypothesis stateful API model (reliability.md A2).
 
 A `RuleBasedStateMachine` drives the ASGI app in process (`InProcessClient`) as an account's
-owner would: service IDs, API keys (a service ID's and the owner's), access groups and their
-members, v1 and v2 policies on an `iam_id` or an access group with platform, service and custom
-roles, custom roles, updates with `If-Match` (the tag last read, or a stale one that must get
+owner would: service IDs (locked and unlocked too), API keys (a service ID's and the owner's;
+disabled and enabled too), access groups and their members, v1 and v2 policies on an `iam_id`
+or an access group with platform, service and custom roles (deleted by DELETE or PATCH, and
+restored), custom roles, updates with `If-Match` (the tag last read, or a stale one that must get
 412), API key -> token exchange and a call made with that token, and Key Protect keys through
 their lifecycle (create, disable/enable, rotate, set/unset for deletion with a second actor,
 delete, restore, purge) on a clock the machine moves. `api_model.py` runs alongside.
