@@ -257,6 +257,9 @@ class PolicyService:
         )
         with self._uow(write=True) as uow:
             self._validate_in(uow, policy, version)
+            # Nor away from a locked service ID: that takes its access as a delete would (§6.1;
+            # found by reliability.md A2).
+            self._require_unlocked_subject(uow, to_model(current))
             moved = (updated.subject_iam_id, updated.subject_group_id) != (
                 current.subject_iam_id,
                 current.subject_group_id,
@@ -288,6 +291,8 @@ class PolicyService:
                 self._require_room(uow, current)
             else:
                 uow.revisions.bump(current.account_id)
+                # `deleted` is a delete, refused as DELETE is (found by reliability.md A2).
+                self._require_unlocked_subject(uow, model)
             self._store(uow, updated, current)
         self._on_change(current.account_id)
         return updated
