@@ -9,7 +9,8 @@ and each world (a small one, `world.SMALL`, then the 1M one, `world.Shape()`):
   compiles nothing at start: each account's policies are read and compiled at its first check);
 - for a small account (about 950 policies at 1M): the first `/v2/authz` single decision, which
   reads and compiles that account (cold), then the same decision under the bounded load
-  generator (warm: rate, p50/p99);
+  generator (warm: rate, p50/p99), and 100 of the account's questions per request (warm bulk),
+  with bench_authz's clients and `STRONGROOM_BENCH_WORKERS`;
 - a batch of 8 checks in each of the other small probe accounts (49), each compiled at its
   first check: the server's RSS after 1, 10, 25 and all of them;
 - the same cold and warm figures for the large account (50,000 policies at 1M), last, so the
@@ -37,14 +38,16 @@ from typing import Any
 
 import httpx
 
-from benchmarks import load, world
+from benchmarks import bench_authz, load, world
 from benchmarks.report import Figure
 from strongroom.testing.postgres import scratch_database
 
 Progress = Callable[[str], None]
 PG_ENV = ("STRONGROOM_BENCH_PG_URL", "STRONGROOM_TEST_PG_URL")
 CACHE_ENV = "STRONGROOM_POLICY_CACHE_ACCOUNTS"  # the LRU bound on compiled accounts, if any
-LOAD = load.Load(processes=2, requests=300, warmup=10)
+# bench_authz's load (4 raw-socket clients) and worker count (`STRONGROOM_BENCH_WORKERS`), so
+# that the figures on this world compare with its small one row for row.
+LOAD, WORKERS, BULK = bench_authz.LOAD, bench_authz.WORKERS, bench_authz.BULK
 
 
 def _large() -> world.Shape:
@@ -71,7 +74,17 @@ def _passed_on() -> dict[str, str]:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident set size of a process (Linux /proc), in MB; nan elsewhere."""
+    """Resident set size of a server (Linux /proc), in MB, its worker processes' included; nan
+    elsewhere."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            workers = [int(child) for child in children.read().split()]
+    except OSError:
+        workers = []
+    return _rss_mb(pid) + sum(_rss_mb(worker) for worker in workers)
+
+
+def _rss_mb(pid: int) -> float:
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
@@ -135,7 +148,14 @@ def _world(
         )  # fmt: skip
         began = time.monotonic()
         server = stack.enter_context(
-            load.serve(tmp, made.probes[0].apikey, url, start_timeout=120, env=_passed_on())
+            load.serve(
+                tmp,
+                made.probes[0].apikey,
+                url,
+                start_timeout=120,
+                env=_passed_on(),
+                workers=WORKERS,
+            )
         )
         startup = time.monotonic() - began
         figures.append(
@@ -184,6 +204,16 @@ def _cold_and_warm(
     progress(f"{section}: warm checks, {label}")
     rounds = load.run(server, call, replace(LOAD, rounds=reps))
     figures.append(Figure.from_rounds(section, f"warm checks, {label}", rounds))
+    # The probe's questions over and over, to the bulk size: every one permitted.
+    many = [dict(probe.questions[i % len(probe.questions)], requestId=f"r{i}") for i in range(BULK)]
+    content = json.dumps(many).encode()
+    expected = _check(http.post("/v2/authz", content=content, headers=headers), BULK)
+    call = load.Call("POST", "/v2/authz", headers, content, expect_json=expected)
+    progress(f"{section}: warm checks, {BULK} per request, {label}")
+    rounds = load.run(server, call, replace(LOAD, rounds=reps, requests=LOAD.requests // 5))
+    bulk = Figure.from_rounds(section, f"warm checks, {BULK} per request, {label}", rounds)
+    bulk.note = f"{bulk.median * BULK:,.0f} decisions/s"
+    figures.append(bulk)
     return figures
 
 

@@ -88,6 +88,10 @@ def _children(parent: int) -> list[int]:
     return found
 
 
+# The rate limits the benchmarks raise (benchmarks/__init__.py) reach every server they start.
+PASSED_ON = ("STRONGROOM_RATE_LIMIT_PER_SOURCE", "STRONGROOM_RATE_LIMIT_PER_APIKEY")
+
+
 @contextmanager
 def serve(
     data_dir: Path,
@@ -100,7 +104,8 @@ def serve(
 ) -> Iterator[Server]:
     """`strongroom serve` on a free loopback port, yielded once /healthz answers; always stopped.
     `env`: more `STRONGROOM_*` settings (a second node's shared root key, its consistency mode).
-    The server sees none of this process's `STRONGROOM_` variables, only those in `env`."""
+    The server sees none of this process's `STRONGROOM_` variables but the rate limits
+    (PASSED_ON), only those in `env`."""
     port = _free_port()
     command = [_strongroom(), "serve", "--host", HOST, "--port", str(port)]
     if workers > 1:
@@ -110,6 +115,7 @@ def serve(
         command += ["--database-url", database_url]
     server_env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
     server_env |= {"STRONGROOM_BOOTSTRAP_APIKEY": apikey, "STRONGROOM_LOG_LEVEL": "warning"}
+    server_env |= {k: os.environ[k] for k in PASSED_ON if k in os.environ}
     server_env |= env or {}
     log_path = data_dir / "server.log"
     url = f"http://{HOST}:{port}"
@@ -206,9 +212,8 @@ class _Raw:
 
     def __init__(self, url: str, call: Call) -> None:
         host, _, port = url.removeprefix("http://").partition(":")
-        self.sock = socket.create_connection((host, int(port)), timeout=10.0)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buffer = b""
+        self.address = (host, int(port))
+        self._connect()
         body = call.content or b""
         lines = [f"{call.method} {call.path} HTTP/1.1", f"Host: {host}:{port}"]
         lines += [f"{name}: {value}" for name, value in call.headers.items()]
@@ -221,8 +226,26 @@ class _Raw:
             raise ConnectionError("the server closed the connection")
         self.buffer += chunk
 
+    def _connect(self) -> None:
+        self.sock = socket.create_connection(self.address, timeout=10.0)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
     def send(self) -> tuple[int, bytes]:
-        self.sock.sendall(self.request)
+        """One exchange. A connection the server closed while it sat idle (uvicorn closes
+        keep-alive connections after 5 s: a client waiting for the others at a round's start
+        can sit that long while a worker compiles a large account) is opened again and the
+        request sent once more, as httpx does; a close after any byte of the answer is an
+        error."""
+        try:
+            self.sock.sendall(self.request)
+            self._more()
+        except ConnectionError:  # reset, broken pipe, or closed (not a timeout)
+            if self.buffer:
+                raise
+            self.sock.close()
+            self._connect()
+            self.sock.sendall(self.request)
         while (end := self.buffer.find(b"\r\n\r\n")) < 0:
             self._more()
         head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]

@@ -87,7 +87,19 @@ def uvicorn_options(log_level: str) -> dict[str, Any]:
     (uvloop has no Windows build), asyncio and h11 serve instead, as uvicorn's `auto` would."""
     loop = "uvloop" if find_spec("uvloop") else "asyncio"
     http = "httptools" if find_spec("httptools") else "h11"
-    return {"loop": loop, "http": http, "log_level": log_level, "access_log": False}
+    return {
+        "loop": loop,
+        "http": http,
+        "log_level": log_level,
+        "access_log": False,
+        # With --workers, uvicorn kills a worker that misses its 5 s health ping. A worker
+        # compiling a 50,000-policy account (about 5 s here, docs/benchmarks.md) holds the GIL
+        # for most of that time and was killed mid-load, with its clients' connections.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
+    }
+
+
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def serve(
