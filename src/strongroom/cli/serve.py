@@ -92,9 +92,9 @@ def uvicorn_options(log_level: str) -> dict[str, Any]:
         "http": http,
         "log_level": log_level,
         "access_log": False,
-        # With --workers, uvicorn kills a worker that misses its 5 s health ping. A worker
-        # compiling a 50,000-policy account (about 5 s here, docs/benchmarks.md) holds the GIL
-        # for most of that time and was killed mid-load, with its clients' connections.
+        # With --workers, uvicorn kills a worker that misses its health ping (5 s by default).
+        # A worker compiling a 50,000-policy account (about 5 s here, docs/benchmarks.md) holds
+        # the GIL for most of that time: it is busy, not hung.
         "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
     }
 
