@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import shutil
@@ -30,45 +29,21 @@ BENCH_ROOT = Path(__file__).resolve().parent.parent
 
 def _child(kind: str, requests: int, flags: Path) -> None:
     """Build the world, answer 5 requests uncounted, then N between the parent's flags."""
-    from pydantic import SecretStr
+    from benchmarks.profile_authz import asked_in_process
 
-    from benchmarks import bench_authz, load
-    from benchmarks.profile_authz import _asgi_call, _Client
-    from strongroom import bootstrap
-    from strongroom.config import Settings
+    with asked_in_process(kind) as once:
 
-    with tempfile.TemporaryDirectory(prefix="strongroom-instructions-") as tmp:
-        apikey = load.new_apikey()
-        runtime = bootstrap.build(Settings(data_dir=Path(tmp), bootstrap_apikey=SecretStr(apikey)))
-        try:
-            http = _Client(runtime.app)
-            form = {"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": apikey}
-            minted = http.post("/identity/token", data=form).json()["access_token"]
-            owner = {"Authorization": f"Bearer {minted}"}
-            world, token = bench_authz.build_world(http, owner, apikey)  # type: ignore[arg-type]
-            asked = bench_authz.questions(world, 1 if kind == "single" else bench_authz.BULK)
-            body = json.dumps(asked).encode()
-            headers = [
-                (b"host", b"strongroom.test"),
-                (b"authorization", f"Bearer {token}".encode()),
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ]
-            once = _asgi_call(runtime.app, headers, body)
+        async def answer(count: int) -> None:
+            for _ in range(count):
+                await once()
 
-            async def answer(count: int) -> None:
-                for _ in range(count):
-                    await once()
-
-            asyncio.run(answer(5))
-            _settle_heap()
-            (flags / "ready").touch()
-            _wait(flags / "go")
-            asyncio.run(answer(requests))
-            (flags / "done").touch()
-            _wait(flags / "end")
-        finally:
-            runtime.close()
+        asyncio.run(answer(5))
+        _settle_heap()
+        (flags / "ready").touch()
+        _wait(flags / "go")
+        asyncio.run(answer(requests))
+        (flags / "done").touch()
+        _wait(flags / "end")
 
 
 def _settle_heap() -> None:

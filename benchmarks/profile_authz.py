@@ -17,6 +17,8 @@ import pstats
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +61,11 @@ def _asgi_call(app: Any, headers: list[tuple[bytes, bytes]], body: bytes) -> Any
     return once
 
 
-def main(argv: list[str]) -> None:
-    kind = argv[0] if argv else "single"
-    n = int(argv[1]) if len(argv) > 1 else 3000
-    if "inline" in argv:
-
-        async def inline(fn: Any, *args: Any, **kwargs: Any) -> Any:
-            return fn(*args, **kwargs)
-
-        authz_routes.run_in_threadpool = inline  # type: ignore[attr-defined,assignment]
+@contextmanager
+def asked_in_process(kind: str) -> Iterator[Callable[[], Awaitable[None]]]:
+    """bench_authz's world built through the APIs in process (SQLite, a temporary data dir),
+    and one `POST /v2/authz` of `kind` ("single" or "bulk") as a call of the ASGI app that
+    raises unless it answers 200. The runtime is closed on leaving."""
     with tempfile.TemporaryDirectory(prefix="strongroom-profile-") as tmp:
         apikey = load.new_apikey()
         settings = Settings(data_dir=Path(tmp), bootstrap_apikey=SecretStr(apikey))
@@ -86,26 +84,38 @@ def main(argv: list[str]) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
             ]
-            once = _asgi_call(runtime.app, headers, body)
-
-            async def loop(count: int) -> float:
-                began = time.process_time()
-                for _ in range(count):
-                    await once()
-                return time.process_time() - began
-
-            asyncio.run(loop(200))
-            plain = asyncio.run(loop(n))
-            print(f"{kind}: {plain / n * 1e6:.0f} µs of CPU per request without the profiler")
-            profiler = cProfile.Profile()
-            profiler.enable()
-            asyncio.run(loop(n))
-            profiler.disable()
-            stats = pstats.Stats(profiler).strip_dirs()
-            stats.sort_stats("tottime").print_stats(25)
-            stats.sort_stats("cumulative").print_stats(40)
+            yield _asgi_call(runtime.app, headers, body)
         finally:
             runtime.close()
+
+
+def main(argv: list[str]) -> None:
+    kind = argv[0] if argv else "single"
+    n = int(argv[1]) if len(argv) > 1 else 3000
+    if "inline" in argv:
+
+        async def inline(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        authz_routes.run_in_threadpool = inline  # type: ignore[attr-defined,assignment]
+    with asked_in_process(kind) as once:
+
+        async def loop(count: int) -> float:
+            began = time.process_time()
+            for _ in range(count):
+                await once()
+            return time.process_time() - began
+
+        asyncio.run(loop(200))
+        plain = asyncio.run(loop(n))
+        print(f"{kind}: {plain / n * 1e6:.0f} µs of CPU per request without the profiler")
+        profiler = cProfile.Profile()
+        profiler.enable()
+        asyncio.run(loop(n))
+        profiler.disable()
+        stats = pstats.Stats(profiler).strip_dirs()
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":
