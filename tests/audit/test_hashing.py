@@ -20,9 +20,18 @@ APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 
 
 def _events(http: httpx.Client, headers: dict[str, str], action: str) -> list[dict[str, Any]]:
-    page = http.get("/v1/audit/events", params={"action": action, "limit": 100}, headers=headers)
-    assert page.status_code == 200, page.text
-    return [item["event"] for item in page.json()["events"]]
+    """Every event of `action` in the account, page after page: the server is shared with the
+    rest of the suite, whose logins come before this test's."""
+    params: dict[str, Any] = {"action": action, "limit": 100}
+    found: list[dict[str, Any]] = []
+    while True:
+        page = http.get("/v1/audit/events", params=params, headers=headers)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        found += [item["event"] for item in body["events"]]
+        if "next" not in body:
+            return found
+        params["start_token"] = body["next"]["start_token"]
 
 
 def _hash(http: httpx.Client, headers: dict[str, str], value: str) -> str:
